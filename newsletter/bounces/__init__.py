@@ -1,0 +1,1 @@
+"""Bounces and complaints: from every source into one record, then one policy."""

@@ -1,0 +1,1 @@
+"""Campaigns and their deliveries: what is sent, to whom, and how far it has got."""

@@ -1,0 +1,208 @@
+"""The ``newsletter`` command: migrate, run the service's processes, administer.
+
+Every command validates the settings first, so a bad configuration stops the process at
+start-up with the operator-readable message from ``newsletter.config``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+
+from newsletter.config import Settings, SettingsError, get_settings
+
+log = logging.getLogger("newsletter")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _default_port() -> int:
+    return int(os.environ.get("PORT", "8000"))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+def cli(verbose: bool) -> None:
+    """Mailing lists and newsletters for civil-society coalitions."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@cli.group()
+def db() -> None:
+    """Database schema management (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (creates the SQLite file when needed)."""
+    settings = _settings()
+    from newsletter.migrations import upgrade
+
+    upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=_default_port, help="Default: $PORT or 8000.")
+@click.option("--workers", "web_workers", type=int, default=1, show_default=True)
+def web(host: str, port: int, web_workers: int) -> None:
+    """Serve the web application (public pages, admin, API, webhooks)."""
+    _settings()
+    import uvicorn
+
+    uvicorn.run(
+        "newsletter.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=web_workers,
+        proxy_headers=True,
+    )
+
+
+def _celery_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "workers.celery_app", *args]
+
+
+@cli.command()
+@click.option(
+    "--concurrency", "-c", type=int, default=None, help="Worker processes (default: cores)."
+)
+@click.option("--queues", "-Q", default="default,send", show_default=True)
+@click.option("--pool", default="prefork", show_default=True)
+def worker(concurrency: int | None, queues: str, pool: str) -> None:
+    """Run a Celery worker (many may run, on many machines)."""
+    _settings()
+    argv = ["worker", "--loglevel=INFO", f"--queues={queues}", f"--pool={pool}"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    os.execv(sys.executable, _celery_argv(*argv))  # noqa: S606 - fixed argv, no shell
+
+
+@cli.command()
+def beat() -> None:
+    """Run the scheduler (exactly one per installation): the once-a-minute tick."""
+    settings = _settings()
+    schedule = str(settings.data_dir / "celerybeat-schedule")
+    os.execv(  # noqa: S606 - fixed argv, no shell
+        sys.executable, _celery_argv("beat", "--loglevel=INFO", f"--schedule={schedule}")
+    )
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=_default_port, help="Default: $PORT or 8000.")
+def run(host: str, port: int) -> None:
+    """One box: migrate, then web + worker + beat together (embedded defaults suffice)."""
+    settings = _settings()
+    from newsletter.migrations import upgrade
+
+    upgrade(settings.database_url, "head")
+    schedule = str(settings.data_dir / "celerybeat-schedule")
+    worker_argv = _celery_argv(
+        "worker",
+        "--beat",
+        f"--schedule={schedule}",
+        "--loglevel=INFO",
+        "--concurrency=2",
+        "--queues=default,send",
+    )
+    web_argv = [sys.executable, "-m", "newsletter", "web", "--host", host, "--port", str(port)]
+    children = [subprocess.Popen(argv) for argv in (worker_argv, web_argv)]  # noqa: S603
+    click.echo(f"newsletter service running at http://{host}:{port}/ (Ctrl-C to stop)")
+    _supervise(children)
+
+
+def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
+    """Wait until a child exits or we are told to stop, then stop the others cleanly."""
+    stopping = False
+
+    def _stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stopping and all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    codes = [child.returncode for child in children]
+    if not stopping and any(codes):
+        raise click.ClickException(f"a service process exited with {codes}")
+
+
+@cli.command("create-staff")
+@click.option("--email", prompt=True, help="The staff member's sign-in address.")
+@click.option("--name", default="", help="Display name.")
+@click.option(
+    "--role", type=click.Choice(["admin", "editor", "viewer"]), default="admin", show_default=True
+)
+@click.password_option(envvar="NEWSLETTER_STAFF_PASSWORD", help="Or set NEWSLETTER_STAFF_PASSWORD.")
+def create_staff(email: str, name: str, role: str, password: str) -> None:
+    """Create a staff account (admins manage everything; editors write and send)."""
+    settings = _settings()
+    from newsletter.db import make_engine, make_session_factory, unit_of_work
+    from newsletter.staff.models import StaffRole
+    from newsletter.staff.service import StaffError, create_staff_user
+    from newsletter.subscribers.addresses import InvalidAddress
+
+    factory = make_session_factory(make_engine(settings.database_url))
+    try:
+        with unit_of_work(factory) as session:
+            user = create_staff_user(
+                session, email=email, name=name, password=password, role=StaffRole(role)
+            )
+    except (StaffError, InvalidAddress) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"staff account {user.id} created with role {role}")
+
+
+@cli.command("send-test")
+@click.argument("address")
+@click.option("--language", default=None, help="Language of the test message (e.g. fr).")
+def send_test(address: str, language: str | None) -> None:
+    """Send a test message to ADDRESS through the configured transport (SMTP or outbox)."""
+    settings = _settings()
+    from newsletter.delivery.outcomes import Outcome
+    from newsletter.delivery.test_send import send_test_message
+    from newsletter.subscribers.addresses import InvalidAddress
+
+    try:
+        result = send_test_message(settings, address, language)
+    except InvalidAddress as exc:
+        raise click.ClickException(f"not a valid address: {exc}") from None
+    where = settings.outbox_dir if settings.mail_transport == "outbox" else "the SMTP relay"
+    if result.outcome != Outcome.SENT:
+        raise click.ClickException(f"not sent ({result.outcome}): {result.code} {result.text}")
+    click.echo(f"test message accepted by {where} ({result.code})")
+
+
+def main() -> None:
+    cli(prog_name="newsletter")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""Typed settings, read from the environment (and an optional `.env`) and validated once.
+
+Settings fail fast at start-up with a message that names the variable and what is wrong,
+never at first use. With nothing set, the embedded defaults run the whole service on one
+box: a SQLite file and a filesystem broker under ``./var/``, and mail written to an outbox
+folder instead of an SMTP relay.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError as SourceError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT_SECRET = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused in production
+PLACEHOLDER_SECRETS = {
+    DEVELOPMENT_SECRET,
+    "changeme",
+    "change-me",
+    "secret",
+    "please-change-me",
+    "replace-me",
+    "xxx",
+}
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(RuntimeError):
+    """Raised at start-up when the configuration cannot be used; its text is for the operator."""
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """One SMTP relay, parsed from an ``SMTP_URL``.
+
+    Schemes: ``smtp://`` (plain, e.g. a local relay), ``smtp+starttls://`` (upgrade on 587),
+    ``smtps://`` (implicit TLS on 465). Credentials go in the user-info part, URL-encoded.
+    """
+
+    host: str
+    port: int
+    security: Literal["none", "starttls", "tls"]
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    verify_tls: bool = True
+
+    @classmethod
+    def from_url(cls, url: str, default_timeout: float = 30.0) -> SmtpTarget:
+        parts = urlsplit(url)
+        schemes = {"smtp": "none", "smtp+starttls": "starttls", "smtps": "tls"}
+        if parts.scheme not in schemes:
+            raise ValueError(
+                f"unknown scheme {parts.scheme!r}; use smtp://, smtp+starttls:// or smtps://"
+            )
+        if not parts.hostname:
+            raise ValueError("no host name in the SMTP URL")
+        security = schemes[parts.scheme]
+        default_port = {"none": 25, "starttls": 587, "tls": 465}[security]
+        try:
+            port = parts.port or default_port
+        except ValueError as exc:
+            raise ValueError(f"bad port in the SMTP URL: {exc}") from None
+        query = parse_qs(parts.query)
+        timeout = float(query.get("timeout", [default_timeout])[0])
+        verify = query.get("verify", ["true"])[0].lower() not in {"false", "0", "no"}
+        return cls(
+            host=parts.hostname,
+            port=port,
+            security=security,  # type: ignore[arg-type]
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            timeout=timeout,
+            verify_tls=verify,
+        )
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; the environment variable is the field name in capitals."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    app_env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    broker_url: str = ""
+    redis_url: str | None = None
+    result_backend_url: str | None = None
+    smtp_url: str | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600)
+    outbox_dir: Path | None = None
+    secret_key: str = DEVELOPMENT_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    org_name: str = "Coalition Newsletter"
+    from_name: str = "Coalition Newsletter"
+    from_address: str = "newsletter@localhost.localdomain"
+    reply_to: str | None = None
+    bounce_domain: str = "localhost.localdomain"
+    org_timezone: str = "UTC"
+    default_language: str = "en"
+    languages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["en", "fr"])
+    send_batch_size: int = Field(default=200, ge=1, le=10_000)
+    templates_dir: Path = PROJECT_ROOT / "templates"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_known(cls, value: str) -> str:
+        if value and not value.startswith(("postgresql", "sqlite")):
+            raise ValueError(
+                "must start with postgresql:// (or postgresql+psycopg://) or sqlite:///"
+            )
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url_known(cls, value: str) -> str:
+        allowed = ("redis://", "rediss://", "amqp://", "filesystem://", "sqla+", "memory://")
+        if value and not value.startswith(allowed):
+            raise ValueError("must be a redis://, amqp:// or filesystem:// URL")
+        return value
+
+    @field_validator("redis_url", "result_backend_url")
+    @classmethod
+    def _redis_url_known(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value or None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_parses(cls, value: str | None) -> str | None:
+        if value:
+            SmtpTarget.from_url(value)
+        return value or None
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_absolute(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError(
+                "must be an absolute http:// or https:// URL, e.g. https://news.example.org"
+            )
+        return value.rstrip("/")
+
+    @field_validator("org_timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Africa/Harare"
+            ) from None
+        return value
+
+    @field_validator("from_address", "reply_to")
+    @classmethod
+    def _address_has_at(cls, value: str | None) -> str | None:
+        if value is not None and ("@" not in value or any(c in value for c in "\r\n <>")):
+            raise ValueError("must be a plain email address such as news@example.org")
+        return value
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _fill_embedded_defaults_and_check_secrets(self) -> Settings:
+        data_dir = self.data_dir if self.data_dir.is_absolute() else Path.cwd() / self.data_dir
+        self.data_dir = data_dir
+        if not self.database_url:
+            self.database_url = f"sqlite:///{data_dir / 'newsletter.sqlite3'}"
+        if not self.broker_url:
+            self.broker_url = "filesystem://"
+        if self.outbox_dir is None:
+            self.outbox_dir = data_dir / "outbox"
+        if self.default_language not in self.languages:
+            raise ValueError(
+                f"DEFAULT_LANGUAGE {self.default_language!r} is not one of "
+                f"LANGUAGES {self.languages}"
+            )
+        if self.app_env == "production":
+            if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    "SECRET_KEY is missing or a placeholder; in production set it to a long random "
+                    "value, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+                )
+            if len(self.secret_key) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production"
+                )
+            if not self.base_url.startswith("https://"):
+                raise ValueError("BASE_URL must use https:// in production (links carry tokens)")
+        return self
+
+    @property
+    def mail_transport(self) -> Literal["smtp", "outbox"]:
+        """SMTP when a relay is configured, else the local outbox folder."""
+        return "smtp" if self.smtp_url else "outbox"
+
+    @property
+    def smtp_target(self) -> SmtpTarget | None:
+        return SmtpTarget.from_url(self.smtp_url, self.smtp_timeout) if self.smtp_url else None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings; pydantic's report becomes one operator-readable error."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except SourceError as exc:
+        raise SettingsError(f"invalid configuration: {exc}") from None
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"  {where}: {message}")
+        raise SettingsError("invalid configuration:\n" + "\n".join(lines)) from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, validated on first call (every entry point calls it first)."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""What the coalition publishes: press releases, statements, reports, events, news."""

@@ -1,0 +1,57 @@
+"""Every model, imported in one place so ``Base.metadata`` is complete (Alembic reads it)."""
+
+from newsletter.bounces.models import BounceEvent, BounceKind
+from newsletter.campaigns.models import (
+    Campaign,
+    CampaignKind,
+    CampaignPost,
+    CampaignStatus,
+    CampaignVariant,
+    Delivery,
+    DeliveryStatus,
+    campaign_lists,
+)
+from newsletter.content.models import Post, PostKind, PostTranslation
+from newsletter.db import Base
+from newsletter.staff.models import ApiToken, AuditLogEntry, StaffRole, StaffUser
+from newsletter.subscribers.models import (
+    MailingList,
+    MailingListTranslation,
+    Subscriber,
+    SubscriberStatus,
+    SubscriberStatusChange,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
+
+__all__ = [
+    "ApiToken",
+    "AuditLogEntry",
+    "Base",
+    "BounceEvent",
+    "BounceKind",
+    "Campaign",
+    "CampaignKind",
+    "CampaignPost",
+    "CampaignStatus",
+    "CampaignVariant",
+    "Delivery",
+    "DeliveryStatus",
+    "MailingList",
+    "MailingListTranslation",
+    "Post",
+    "PostKind",
+    "PostTranslation",
+    "StaffRole",
+    "StaffUser",
+    "Subscriber",
+    "SubscriberStatus",
+    "SubscriberStatusChange",
+    "Subscription",
+    "SubscriptionStatus",
+    "Suppression",
+    "SuppressionReason",
+    "campaign_lists",
+]

@@ -1,0 +1,1 @@
+"""Turning templates and content into messages: environments, composition, headers."""

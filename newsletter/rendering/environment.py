@@ -1,0 +1,32 @@
+"""Jinja2 environments.
+
+System emails and pages are written by developers and load from ``templates/``; they get a
+normal environment with autoescape for HTML. Staff-written templates (a later issue) get the
+sandboxed environment (invariant 9). Both are built once per process and cached.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+
+@functools.cache
+def system_environment(templates_dir: Path) -> Environment:
+    """The environment for the project's own templates (email and web)."""
+    return Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=select_autoescape(["html", "htm", "xml"], default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def sandboxed_environment() -> ImmutableSandboxedEnvironment:
+    """A fresh sandbox for staff-authored templates: no Python internals, autoescape on."""
+    return ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)

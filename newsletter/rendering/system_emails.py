@@ -1,0 +1,60 @@
+"""Render the service's own emails from ``templates/email/<kind>/``.
+
+Each kind is a folder holding ``subject.txt``, ``body.txt`` and ``body.html`` (warehouse's
+layout); a language-specific file (``body.fr.html``) wins over the default when present.
+CSS is inlined by premailer here, once per render, and never over the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import TemplateNotFound
+from premailer import Premailer
+
+from newsletter.rendering.environment import system_environment
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def inline_css(html: str) -> str:
+    """Inline <style> rules into attributes; external stylesheets are never fetched."""
+    return Premailer(
+        html,
+        allow_network=False,
+        allow_loading_external_files=False,
+        keep_style_tags=True,
+        disable_validation=True,
+        cssutils_logging_level="CRITICAL",
+    ).transform()
+
+
+def _localised(filename: str, language: str) -> str:
+    base, _, ext = filename.rpartition(".")
+    return f"{base}.{language}.{ext}"
+
+
+def render_system_email(
+    templates_dir: Path, kind: str, language: str, context: dict[str, Any]
+) -> RenderedEmail:
+    """Render subject, text and HTML of one system email in one language."""
+    env = system_environment(templates_dir)
+    parts: dict[str, str] = {}
+    for filename in ("subject.txt", "body.txt", "body.html"):
+        names = [f"email/{kind}/{_localised(filename, language)}", f"email/{kind}/{filename}"]
+        try:
+            template = env.select_template(names)
+        except TemplateNotFound:
+            raise LookupError(f"system email {kind!r} has no {filename}") from None
+        parts[filename] = template.render(language=language, **context)
+    subject = " ".join(parts["subject.txt"].split())
+    return RenderedEmail(
+        subject=subject, text=parts["body.txt"], html=inline_css(parts["body.html"])
+    )

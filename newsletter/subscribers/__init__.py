@@ -1,0 +1,1 @@
+"""Supporters: who they are, what they agreed to, which lists they follow."""

@@ -1,0 +1,1 @@
+"""The web layer: thin FastAPI shells around the ``newsletter`` domain functions."""

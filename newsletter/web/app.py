@@ -1,0 +1,83 @@
+"""FastAPI application factory.
+
+Routes are thin: they read the request, call one domain function in a unit of work, and
+render. Pages share ``templates/web/base.html``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from newsletter import __version__
+from newsletter.broker import broker_transport_options
+from newsletter.config import Settings, get_settings
+from newsletter.db import make_engine, make_session_factory
+from newsletter.health import broker_ok, database_ok
+from newsletter.rendering.environment import system_environment
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title=settings.org_name, version=__version__, docs_url="/api/docs", lifespan=lifespan
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.templates = Jinja2Templates(env=system_environment(settings.templates_dir))
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        checks = {
+            "database": database_ok(engine),
+            "broker": broker_ok(settings.broker_url, broker_transport_options(settings)),
+        }
+        healthy = all(checks.values())
+        body = {"status": "ok" if healthy else "unavailable"} | {
+            name: "ok" if ok else "unreachable" for name, ok in checks.items()
+        }
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request) -> HTMLResponse:
+        return app.state.templates.TemplateResponse(
+            request, "web/public/home.html", {"org_name": settings.org_name, "language": "en"}
+        )
+
+    return app
+
+
+def session_dependency(request: Request) -> Iterator[Session]:
+    """A request-scoped session; the route commits what it changed."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        session.close()

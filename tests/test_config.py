@@ -1,0 +1,112 @@
+"""Settings: embedded defaults, and clear refusals of values the service cannot use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import DEVELOPMENT_SECRET, SettingsError, SmtpTarget, load_settings
+
+STRONG_SECRET = "k3y-" + "x" * 40
+
+
+def settings(tmp_path: Path, **values: object):
+    return load_settings(_env_file=None, data_dir=tmp_path, **values)
+
+
+def test_nothing_set_gives_embedded_sqlite_filesystem_broker_and_outbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DATABASE_URL", "BROKER_URL", "SMTP_URL", "OUTBOX_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    loaded = settings(tmp_path)
+    assert loaded.database_url == f"sqlite:///{tmp_path / 'newsletter.sqlite3'}"
+    assert loaded.broker_url == "filesystem://"
+    assert loaded.mail_transport == "outbox"
+    assert loaded.outbox_dir == tmp_path / "outbox"
+
+
+def test_environment_variables_are_read_and_languages_split(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://news@db.internal/news")
+    monkeypatch.setenv("LANGUAGES", "en, fr, pt")
+    monkeypatch.setenv("ORG_TIMEZONE", "Africa/Harare")
+    loaded = settings(tmp_path)
+    assert loaded.database_url == "postgresql+psycopg://news@db.internal/news"
+    assert loaded.languages == ["en", "fr", "pt"]
+    assert loaded.org_timezone == "Africa/Harare"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("database_url", "mysql://db/news", "DATABASE_URL: must start with postgresql://"),
+        ("broker_url", "kafka://broker", "BROKER_URL: must be a redis://"),
+        ("smtp_url", "http://relay.example.org", "SMTP_URL: unknown scheme 'http'"),
+        ("smtp_url", "smtp://:25", "SMTP_URL: no host name"),
+        ("base_url", "news.example.org", "BASE_URL: must be an absolute http:// or https:// URL"),
+        ("org_timezone", "Mars/Olympus", "ORG_TIMEZONE: unknown time zone 'Mars/Olympus'"),
+        ("from_address", "not-an-address", "FROM_ADDRESS: must be a plain email address"),
+        ("redis_url", "memcached://x", "REDIS_URL: must be a redis://"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_variable(
+    tmp_path: Path, field: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings(tmp_path, **{field: value})
+    assert message in str(caught.value)
+
+
+def test_default_language_must_be_one_of_the_languages(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="DEFAULT_LANGUAGE 'de' is not one of"):
+        settings(tmp_path, default_language="de", languages=["en", "fr"])
+
+
+@pytest.mark.parametrize("secret", [DEVELOPMENT_SECRET, "changeme", "secret"])
+def test_production_refuses_placeholder_secret(tmp_path: Path, secret: str) -> None:
+    with pytest.raises(SettingsError, match="SECRET_KEY is missing or a placeholder"):
+        settings(
+            tmp_path, app_env="production", secret_key=secret, base_url="https://n.example.org"
+        )
+
+
+def test_production_refuses_short_secret_and_plain_http(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="at least 32 characters"):
+        settings(
+            tmp_path, app_env="production", secret_key="short-but-real", base_url="https://n.org"
+        )
+    with pytest.raises(SettingsError, match="BASE_URL must use https://"):
+        settings(tmp_path, app_env="production", secret_key=STRONG_SECRET, base_url="http://n.org")
+
+
+def test_production_accepts_a_real_configuration(tmp_path: Path) -> None:
+    loaded = settings(
+        tmp_path,
+        app_env="production",
+        secret_key=STRONG_SECRET,
+        base_url="https://news.example.org/",
+        database_url="postgresql+psycopg://news@127.0.0.1/news",
+        broker_url="redis://127.0.0.1:6379/0",
+        smtp_url="smtp+starttls://user%40org:p%2Fss@relay.example.org?timeout=12",
+    )
+    assert loaded.base_url == "https://news.example.org"
+    assert loaded.mail_transport == "smtp"
+    target = loaded.smtp_target
+    assert target == SmtpTarget(
+        host="relay.example.org",
+        port=587,
+        security="starttls",
+        username="user@org",
+        password="p/ss",
+        timeout=12.0,
+    )
+
+
+def test_smtp_url_schemes_pick_security_and_default_port() -> None:
+    assert SmtpTarget.from_url("smtp://127.0.0.1").port == 25
+    implicit = SmtpTarget.from_url("smtps://relay.example.org?verify=false")
+    assert (implicit.security, implicit.port, implicit.verify_tls) == ("tls", 465, False)
+    assert SmtpTarget.from_url("smtp://127.0.0.1:2525").security == "none"

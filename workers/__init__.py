@@ -1,0 +1,1 @@
+"""Celery shells around the ``newsletter`` package: configuration and thin tasks."""

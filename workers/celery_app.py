@@ -1,0 +1,72 @@
+"""The Celery application, configured for mail that must not be lost or sent twice.
+
+- JSON only: tasks carry ids, never pickled state (invariant 1).
+- ``acks_late`` + ``task_reject_on_worker_lost``: a task is acknowledged after it ran, so a
+  worker killed mid-batch hands its message back to the broker instead of dropping it; the
+  database claim (invariant 3) keeps the redelivery from re-sending rows already sent.
+- prefetch 1: a worker holds one send batch at a time, so a slow worker does not hoard work.
+- visibility timeout (Redis): an unacknowledged message is redelivered after this long. It
+  must exceed the longest task (``SEND_TASK_TIME_LIMIT``), else a running batch would be
+  handed to a second worker. Far-future work never rides on ETAs (invariant 4).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from newsletter.broker import VISIBILITY_TIMEOUT, broker_transport_options
+from newsletter.config import Settings, get_settings
+
+SEND_QUEUE = "send"
+DEFAULT_QUEUE = "default"
+SEND_TASK_TIME_LIMIT = 15 * 60
+assert SEND_TASK_TIME_LIMIT < VISIBILITY_TIMEOUT, "a running batch would be redelivered"
+TICK_SECONDS = 60.0
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    result_backend = settings.result_backend_url
+    return {
+        "broker_url": settings.broker_url,
+        "broker_transport_options": broker_transport_options(settings),
+        "broker_connection_retry_on_startup": True,
+        "result_backend": result_backend,
+        "result_expires": 3600,
+        "task_ignore_result": result_backend is None,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": DEFAULT_QUEUE,
+        "task_queues": (Queue(DEFAULT_QUEUE), Queue(SEND_QUEUE)),
+        "task_routes": {"newsletter.send_*": {"queue": SEND_QUEUE}},
+        "task_time_limit": SEND_TASK_TIME_LIMIT,
+        "task_soft_time_limit": SEND_TASK_TIME_LIMIT - 60,
+        "timezone": "UTC",
+        "enable_utc": True,
+        "worker_hijack_root_logger": False,
+        "beat_schedule": {
+            "tick": {
+                "task": "newsletter.tick",
+                "schedule": TICK_SECONDS,
+                "options": {"expires": 55},
+            },
+        },
+        "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
+    }
+
+
+def make_celery(settings: Settings) -> Celery:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    celery = Celery("newsletter")
+    celery.conf.update(celery_config(settings))
+    celery.autodiscover_tasks(["workers"], related_name="tasks", force=True)
+    return celery
+
+
+app = make_celery(get_settings())

@@ -1,0 +1,41 @@
+"""Celery tasks: each one opens a unit of work, calls one ``newsletter`` function, returns.
+
+Arguments are ids and plain values (JSON); the state lives in the database (invariant 1).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from celery import shared_task
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsletter.campaigns.scheduling import due_campaign_ids
+from newsletter.config import get_settings
+from newsletter.db import make_engine, make_session_factory, unit_of_work, utcnow
+from newsletter.delivery.test_send import send_test_message
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def session_factory() -> sessionmaker[Session]:
+    """One engine per worker process, created lazily (after the prefork fork)."""
+    return make_session_factory(make_engine(get_settings().database_url))
+
+
+@shared_task(name="newsletter.tick")
+def tick() -> list[int]:
+    """Once a minute: find the work whose time has come (scheduled campaigns, for now)."""
+    with unit_of_work(session_factory()) as session:
+        due = due_campaign_ids(session, utcnow())
+    log.info("tick: %d campaign(s) due", len(due))
+    return due
+
+
+@shared_task(name="newsletter.send_test")
+def send_test(address: str, language: str | None = None) -> dict[str, object]:
+    """Send the test message through the configured transport and report the outcome."""
+    result = send_test_message(get_settings(), address, language)
+    return {"outcome": str(result.outcome), "code": result.code}
