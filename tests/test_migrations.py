@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, MetaData, String, inspect
 
+from alembic import command
 from newsletter.db import make_engine
 from newsletter.migrations import alembic_config
 from newsletter.models import Base
-from alembic import command
-from alembic.script import ScriptDirectory
 
 
 def drift(engine: Engine) -> list[object]:

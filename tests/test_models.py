@@ -84,7 +84,7 @@ def test_core_records_round_trip_with_aware_utc_times(any_db_session: Session) -
 
 def test_naive_datetimes_are_refused(any_db_session: Session) -> None:
     campaign = make_campaign(any_db_session)
-    campaign.scheduled_at = dt.datetime(2026, 12, 1, 9, 0)  # noqa: DTZ001 - the point of the test
+    campaign.scheduled_at = dt.datetime(2026, 12, 1, 9, 0)
     with pytest.raises(Exception, match="naive datetime"):
         any_db_session.flush()
 

@@ -10,6 +10,7 @@ often echoes the address).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -32,10 +33,10 @@ log = logging.getLogger(__name__)
 
 
 class MailerUnavailable(ConnectionError):
-    """`open()` could not reach or log in to the relay; `result` says why (always deferred)."""
+    """The relay cannot be reached or refuses us (TLS, AUTH); `result` says why (deferred)."""
 
     def __init__(self, result: SendResult) -> None:
-        super().__init__(result.reason + (f": {result.code}" if result.code else ""))
+        super().__init__(f"{result.reason}: {result.reply}")
         self.result = result
 
 
@@ -43,8 +44,8 @@ class Mailer(Protocol):
     """What the delivery pipeline needs; owned by its user, implemented below.
 
     `open()` connects now and raises `MailerUnavailable` (for start-up checks); `send()` opens
-    lazily, so a relay that is down defers the batch instead of raising. Not thread-safe: one
-    mailer per worker thread.
+    lazily, so a relay that is down defers the batch instead of raising. Used as a context
+    manager it closes on exit. Not thread-safe: one mailer per worker thread.
     """
 
     def open(self) -> None: ...
@@ -53,14 +54,6 @@ class Mailer(Protocol):
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
-
-
-class _ClosingContext:
     def __enter__(self) -> Self:
         return self
 
@@ -68,9 +61,6 @@ class _ClosingContext:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-    def close(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
 
 
 def check_envelope(mail_from: str, recipients: Sequence[str]) -> None:
@@ -82,7 +72,7 @@ def check_envelope(mail_from: str, recipients: Sequence[str]) -> None:
             raise ValueError("envelope address contains a line break or NUL; refused")
 
 
-class SmtpMailer(_ClosingContext):
+class SmtpMailer(Mailer):
     """Sends over one persistent connection to `target`, reused for every message.
 
     Every socket operation is bounded by `target.timeout`. A dropped connection (the relay closed
@@ -119,57 +109,58 @@ class SmtpMailer(_ClosingContext):
     def close(self) -> None:
         self._down = None
         if self._smtp is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
             self._discard()
 
     def send(self, mail_from: str, recipients: Sequence[str], message: bytes) -> SendResult:
         check_envelope(mail_from, recipients)
-        options = ["SMTPUTF8"] if not all(a.isascii() for a in (mail_from, *recipients)) else []
-        for attempt in (1, 2):
-            if self._down is not None and time.monotonic() < self._down[0]:
-                return self._down[1]
-            try:
-                if not self._connected():
-                    self._connect()
-                assert self._smtp is not None
-                refused = self._smtp.sendmail(mail_from, list(recipients), message, options)
-            except MailerUnavailable as unavailable:
-                self._down = (time.monotonic() + self.reconnect_backoff, unavailable.result)
-                return unavailable.result
-            except TimeoutError:
-                self._discard()
-                log.warning("smtp %s: no reply within %ss; message deferred", self.where,
-                            self.target.timeout)
-                return classify(None, f"no reply from the relay within {self.target.timeout}s")
-            except smtplib.SMTPRecipientsRefused as exc:
-                return self._refused(exc.recipients)
-            except smtplib.SMTPSenderRefused as exc:
-                log.warning("smtp %s: sender refused with %s", self.where, exc.smtp_code)
-                return relay_refused(exc.smtp_code, exc.smtp_error, "MAIL FROM")
-            except smtplib.SMTPResponseException as exc:  # includes SMTPDataError
-                self._reset_or_discard(already_reset=isinstance(exc, smtplib.SMTPDataError))
-                log.info("smtp %s: message refused with %s", self.where, exc.smtp_code)
-                return classify(exc.smtp_code, exc.smtp_error)
-            except smtplib.SMTPServerDisconnected as exc:
-                lost: OSError = exc
-            except smtplib.SMTPException as exc:  # e.g. SMTPUTF8 needed but not offered
-                self._discard()
-                return classify(None, f"{type(exc).__name__}: {exc}")
-            except OSError as exc:  # reset, broken pipe, TLS error mid-session
-                lost = exc
-            else:
-                return self._refused(refused) if refused else classify(250, "accepted")
+        options = [] if all(a.isascii() for a in (mail_from, *recipients)) else ["SMTPUTF8"]
+        first = self._attempt(mail_from, recipients, message, options)
+        if isinstance(first, SendResult):
+            return first
+        log.info(
+            "smtp %s: connection lost (%s); reconnecting once", self.where, type(first).__name__
+        )
+        second = self._attempt(mail_from, recipients, message, options)
+        if isinstance(second, SendResult):
+            return second
+        log.warning("smtp %s: connection lost again; message deferred", self.where)
+        return classify(None, f"connection to the relay lost twice: {second}")
+
+    def _attempt(
+        self, mail_from: str, recipients: Sequence[str], message: bytes, options: list[str]
+    ) -> SendResult | OSError:
+        """One try; returns the exception instead of a result when the connection was lost."""
+        if self._down is not None and time.monotonic() < self._down[0]:
+            return self._down[1]
+        try:
+            if not self._connected():
+                self._connect()
+            assert self._smtp is not None
+            refused = self._smtp.sendmail(mail_from, list(recipients), message, options)
+        except MailerUnavailable as unavailable:
+            self._down = (time.monotonic() + self.reconnect_backoff, unavailable.result)
+            return unavailable.result
+        except smtplib.SMTPRecipientsRefused as exc:
+            return self._refused(exc.recipients)
+        except smtplib.SMTPSenderRefused as exc:
+            log.warning("smtp %s: sender refused with %s", self.where, exc.smtp_code)
+            return relay_refused(exc.smtp_code, exc.smtp_error, "MAIL FROM")
+        except smtplib.SMTPResponseException as exc:  # includes SMTPDataError
+            self._reset_or_discard(already_reset=isinstance(exc, smtplib.SMTPDataError))
+            log.info("smtp %s: message refused with %s", self.where, exc.smtp_code)
+            return classify(exc.smtp_code, exc.smtp_error)
+        except smtplib.SMTPNotSupportedError as exc:  # e.g. SMTPUTF8 needed but not offered
+            self._reset_or_discard(already_reset=False)
+            return classify(None, str(exc))
+        except OSError as exc:  # includes SMTPServerDisconnected, resets, TLS errors, timeouts
             self._discard()
-            if attempt == 1:
-                log.info("smtp %s: connection lost (%s); reconnecting once", self.where,
-                         type(lost).__name__)
-                continue
-            log.warning("smtp %s: connection lost again; message deferred", self.where)
-            return classify(None, f"connection to the relay lost twice: {lost}")
-        raise AssertionError("unreachable")  # pragma: no cover
+            if not _timed_out(exc):
+                return exc
+            log.warning("smtp %s: no reply within %ss; deferred", self.where, self.target.timeout)
+            return classify(None, f"no reply from the relay within {self.target.timeout}s")
+        return self._refused(refused) if refused else classify(250, "accepted")
 
     def _refused(self, refused: dict[str, tuple[int, bytes]]) -> SendResult:
         """Some or all recipients refused at RCPT. The service sends one recipient per message;
@@ -192,16 +183,20 @@ class SmtpMailer(_ClosingContext):
         """Connect, upgrade and log in; raise `MailerUnavailable` (deferred) on any failure."""
         self._discard()
         target, stage = self.target, "connect"
-        if target.security == "tls":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                local_hostname=self.local_hostname,
-                timeout=target.timeout,
-                context=self._tls_context(),
-            )
-        else:
-            smtp = smtplib.SMTP(local_hostname=self.local_hostname, timeout=target.timeout)
-        try:
-            smtp.connect(target.host, target.port)
+        smtp: smtplib.SMTP | None = None
+        try:  # the host goes to the constructor: smtplib checks certificates against it
+            if target.security == "tls":
+                smtp = smtplib.SMTP_SSL(
+                    target.host,
+                    target.port,
+                    local_hostname=self.local_hostname,
+                    timeout=target.timeout,
+                    context=self._tls_context(),
+                )
+            else:
+                smtp = smtplib.SMTP(
+                    target.host, target.port, self.local_hostname, timeout=target.timeout
+                )
             if target.security == "starttls":
                 stage = "STARTTLS"
                 smtp.starttls(context=self._tls_context())  # raises if not offered: no downgrade
@@ -209,18 +204,24 @@ class SmtpMailer(_ClosingContext):
                 stage = "AUTH"
                 smtp.login(target.username, target.password or "")
         except smtplib.SMTPResponseException as exc:
-            smtp.close()
+            if smtp is not None:
+                smtp.close()
             log.warning("smtp %s: refused at %s with %s", self.where, stage, exc.smtp_code)
             raise MailerUnavailable(relay_refused(exc.smtp_code, exc.smtp_error, stage)) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            smtp.close()
+            if smtp is not None:
+                smtp.close()
             log.warning("smtp %s: cannot %s (%s)", self.where, stage, type(exc).__name__)
             text = f"{type(exc).__name__}: {exc}"
             raise MailerUnavailable(relay_refused(None, text, stage)) from exc
         self._smtp = smtp
         self.connections_opened += 1
-        log.info("smtp %s: connection %d opened (%s)", self.where, self.connections_opened,
-                 target.security)
+        log.info(
+            "smtp %s: connection %d opened (%s)",
+            self.where,
+            self.connections_opened,
+            target.security,
+        )
 
     def _reset_or_discard(self, *, already_reset: bool) -> None:
         """After a refused transaction, leave the session clean for the next message."""
@@ -237,7 +238,7 @@ class SmtpMailer(_ClosingContext):
             self._smtp = None
 
 
-class OutboxMailer(_ClosingContext):
+class OutboxMailer(Mailer):
     """Writes each message to `directory` as ``<UTC timestamp>-<random hex>.eml``.
 
     For development and single-box installs without a relay. The envelope is kept by prepending
@@ -267,20 +268,36 @@ class OutboxMailer(_ClosingContext):
         )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         name = f"{stamp}-{secrets.token_hex(8)}.eml"
+        try:
+            self._write_atomically(name, envelope.encode("utf-8") + message)
+        except OSError as exc:  # disk full, permissions: nothing was written, try again later
+            log.warning("outbox %s: cannot write (%s)", self.directory, type(exc).__name__)
+            return classify(None, f"cannot write to the outbox: {exc}")
+        return classify(250, f"written to the outbox as {name}")
+
+    def _write_atomically(self, name: str, content: bytes) -> None:
         descriptor, temporary = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=self.directory)
         try:
             with os.fdopen(descriptor, "wb") as file:
-                file.write(envelope.encode("utf-8") + message)
+                file.write(content)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, self.directory / name)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        return classify(250, f"written to the outbox as {name}")
 
 
-def make_mailer(settings: Settings) -> SmtpMailer | OutboxMailer:
+def _timed_out(exc: BaseException) -> bool:
+    """smtplib turns a read timeout into SMTPServerDisconnected; the cause says what it was."""
+    while exc is not None:
+        if isinstance(exc, TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def make_mailer(settings: Settings) -> Mailer:
     """The configured mailer: SMTP when a relay is set (`SMTP_URL`), else the outbox folder."""
     target = settings.smtp_target
     if target is not None:

@@ -112,8 +112,8 @@ RULES: tuple[Rule, ...] = (
     Rule(Outcome.SENT, "accepted", lambda c, e, t: c is not None and 200 <= c < 300),
     Rule(Outcome.DEFERRED, "temporary failure", lambda c, e, t: c is not None and 400 <= c < 500),
     Rule(Outcome.DEFERRED, "mailbox full", lambda c, e, t: c == 552 or e == "5.2.2"),
-    Rule(Outcome.DEFERRED, "throttled by the receiving server", lambda c, e, t: _is_throttling(e, t)),
-    Rule(Outcome.DEFERRED, "temporary by its enhanced status", lambda c, e, t: (e or "")[:1] == "4"),
+    Rule(Outcome.DEFERRED, "throttled by the server", lambda c, e, t: _is_throttling(e, t)),
+    Rule(Outcome.DEFERRED, "enhanced status is 4.x.x", lambda c, e, t: (e or "")[:1] == "4"),
     Rule(Outcome.FAILED, "permanent failure", lambda c, e, t: c is not None and 500 <= c < 600),
     Rule(Outcome.DEFERRED, "unexpected reply", lambda c, e, t: True),
 )
@@ -135,16 +135,15 @@ def parse_enhanced_status(code: int | None, text: str) -> str | None:
     return None
 
 
-def _clean(text: str | bytes) -> str:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    return " ".join(text.split())
+def _decode(text: str | bytes) -> str:
+    return text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
 
 
 def classify(code: int | None, text: str | bytes) -> SendResult:
     """Classify the reply to one message (RCPT or DATA stage) by the table above."""
-    text = _clean(text)
+    text = _decode(text)
     enhanced = parse_enhanced_status(code, text)
+    text = " ".join(text.split())  # one line: multi-line replies are joined
     for rule in RULES:
         if rule.applies(code, enhanced, text):
             return SendResult(rule.outcome, code, text, enhanced, rule.reason)
@@ -157,11 +156,7 @@ def relay_refused(code: int | None, text: str | bytes, stage: str) -> SendResult
     Such a reply says the relay will not work with us right now (bad credentials, sender not
     allowed, TLS misconfigured); every message would get it, so none is the recipient's fault.
     """
-    text = _clean(text)
-    return SendResult(
-        Outcome.DEFERRED,
-        code,
-        text,
-        parse_enhanced_status(code, text),
-        f"relay refused at {stage}, not the recipient's fault",
-    )
+    text = _decode(text)
+    enhanced = parse_enhanced_status(code, text)
+    reason = f"relay refused at {stage}, not the recipient's fault"
+    return SendResult(Outcome.DEFERRED, code, " ".join(text.split()), enhanced, reason)

@@ -5,11 +5,10 @@ Lets an operator prove the SMTP relay (or outbox) works before the first campaig
 
 from __future__ import annotations
 
-from newsletter.delivery.mailers import make_mailer
-from newsletter.delivery.outcomes import SendResult
-
 from newsletter.config import Settings
 from newsletter.db import utcnow
+from newsletter.delivery.mailers import make_mailer
+from newsletter.delivery.outcomes import SendResult
 from newsletter.rendering.headers import (
     build_message,
     format_address,
