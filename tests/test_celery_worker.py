@@ -21,7 +21,7 @@ def test_send_test_task_reaches_the_smtp_server_through_a_real_worker(
     assert result.get(timeout=30) == {"outcome": "sent", "code": 250}
     assert len(smtp_server.messages) == 1
     received = smtp_server.messages[0]
-    assert received.rcpt_tos == ["reader@example.org"]
+    assert list(received.rcpt_tos) == ["reader@example.org"]
     assert received.mail_from == "bounces@bounces.coalition.example.org"
     assert received.message["Subject"].endswith("test message from the newsletter service")
 
