@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError as SourceError
 
@@ -168,7 +168,9 @@ class Settings(BaseSettings):
 
     @field_validator("from_address", "reply_to")
     @classmethod
-    def _address_has_at(cls, value: str | None) -> str | None:
+    def _address_has_at(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value and info.field_name == "reply_to":
+            return None  # an empty REPLY_TO (e.g. from compose) means "unset"
         if value is not None and ("@" not in value or any(c in value for c in "\r\n <>")):
             raise ValueError("must be a plain email address such as news@example.org")
         return value

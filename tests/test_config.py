@@ -110,3 +110,12 @@ def test_smtp_url_schemes_pick_security_and_default_port() -> None:
     implicit = SmtpTarget.from_url("smtps://relay.example.org?verify=false")
     assert (implicit.security, implicit.port, implicit.verify_tls) == ("tls", 465, False)
     assert SmtpTarget.from_url("smtp://127.0.0.1:2525").security == "none"
+
+
+def test_an_empty_reply_to_means_unset(tmp_path: Path) -> None:
+    assert settings(tmp_path, reply_to="").reply_to is None
+
+
+def test_an_empty_sender_address_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="FROM_ADDRESS"):
+        settings(tmp_path, from_address="")
