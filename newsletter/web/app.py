@@ -32,6 +32,7 @@ SECURITY_HEADERS = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
+    transport_options = broker_transport_options(settings)  # once: it prepares folders
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> JSONResponse:
         checks = {
             "database": database_ok(engine),
-            "broker": broker_ok(settings.broker_url, broker_transport_options(settings)),
+            "broker": broker_ok(settings.broker_url, transport_options),
         }
         healthy = all(checks.values())
         body = {"status": "ok" if healthy else "unavailable"} | {
