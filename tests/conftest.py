@@ -33,14 +33,17 @@ from newsletter.db import make_engine, make_session_factory
 from newsletter.migrations import upgrade
 from newsletter.models import Base
 
-pytest_plugins = ["tests.fixtures_smtp"]
+pytest_plugins = ["tests.fixtures_smtp", "tests.fixtures_browser"]
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_HOST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
-REDIS_FIXTURE_DB = 15
-REDIS_BROKER_DB = 14
+# Parallel test runs on one machine (several checkouts) pick distinct Redis databases with
+# TEST_REDIS_DB_BASE: the broker uses BASE, the fixture database BASE + 1.
+_REDIS_DB_BASE = int(os.environ.get("TEST_REDIS_DB_BASE", "14"))
+REDIS_BROKER_DB = _REDIS_DB_BASE
+REDIS_FIXTURE_DB = _REDIS_DB_BASE + 1
 
 
 def _database_url(admin_url: str, name: str) -> str:

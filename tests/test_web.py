@@ -66,3 +66,17 @@ async def test_pages_use_the_base_layout_and_carry_security_headers(
     assert "Diamond &lt;Watch&gt;" in response.text
     assert response.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_home_page_renders_in_headless_chromium(
+    tmp_path: Path, sqlite_url: str, live_server, browser
+) -> None:
+    base_url = live_server(create_app(make_test_settings(tmp_path, database_url=sqlite_url)))
+    page = browser.new_page()
+    try:
+        response = page.goto(base_url + "/")
+        assert response is not None and response.status == 200
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert response.headers["x-frame-options"] == "DENY"
+    finally:
+        page.close()
