@@ -13,11 +13,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from newsletter.i18n import install_jinja_i18n
+
 
 @functools.cache
 def system_environment(templates_dir: Path) -> Environment:
     """The environment for the project's own templates (email and web)."""
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(str(templates_dir)),
         autoescape=select_autoescape(["html", "htm", "xml"], default_for_string=False),
         undefined=StrictUndefined,
@@ -25,6 +27,8 @@ def system_environment(templates_dir: Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
+    install_jinja_i18n(environment)
+    return environment
 
 
 def sandboxed_environment() -> ImmutableSandboxedEnvironment:

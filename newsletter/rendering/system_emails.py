@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import TemplateNotFound
 from premailer import Premailer
 
+from newsletter.i18n import using_language
 from newsletter.rendering.environment import system_environment
 
 
@@ -53,7 +54,8 @@ def render_system_email(
             template = env.select_template(names)
         except TemplateNotFound:
             raise LookupError(f"system email {kind!r} has no {filename}") from None
-        parts[filename] = template.render(language=language, **context)
+        with using_language(language):
+            parts[filename] = template.render(language=language, **context)
     subject = " ".join(parts["subject.txt"].split())
     return RenderedEmail(
         subject=subject, text=parts["body.txt"], html=inline_css(parts["body.html"])

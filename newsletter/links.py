@@ -1,0 +1,112 @@
+"""The signed links and addresses every email carries (DESIGN invariant 8).
+
+One place decides what an unsubscribe link, a preference-centre link, the
+``List-Unsubscribe`` mailto and a VERP return path look like, so the sending engine
+(which writes them), the web pages (which honour them) and the inbound receiver (which
+parses them) cannot disagree. Tokens carry opaque ids only: a subscriber's ``public_id``,
+optionally scoped to one list's id, or a delivery id.
+
+- Unsubscribe tokens never expire: a supporter must be able to leave from an old email.
+- Tokens that travel in an SMTP local part (VERP, mailto) are lower-case base32, because
+  MTAs may fold the case of a local part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from newsletter.config import Settings
+from newsletter.tokens import InvalidToken, TokenSigner, signer
+
+UNSUBSCRIBE = "unsubscribe"
+PREFERENCES = "preferences"
+VERP = "verp"
+_LIST_SCOPE = "/"
+
+
+@dataclass(frozen=True)
+class UnsubscribeScope:
+    """Whom a token unsubscribes, and from which list (None: from everything)."""
+
+    subscriber_public_id: str
+    list_id: int | None = None
+
+
+def _unsubscribe_signer(settings: Settings, *, in_local_part: bool = False) -> TokenSigner:
+    return signer(
+        settings.secret_key,
+        UNSUBSCRIBE,
+        signature_bytes=10 if in_local_part else 16,
+        case_insensitive=in_local_part,
+    )
+
+
+def _scope_subject(scope: UnsubscribeScope) -> str:
+    if scope.list_id is None:
+        return scope.subscriber_public_id
+    return f"{scope.subscriber_public_id}{_LIST_SCOPE}{scope.list_id}"
+
+
+def _parse_scope(subject: str) -> UnsubscribeScope:
+    public_id, _, list_id = subject.partition(_LIST_SCOPE)
+    if not public_id or (list_id and not list_id.isdigit()):
+        raise InvalidToken("malformed unsubscribe subject")
+    return UnsubscribeScope(public_id, int(list_id) if list_id else None)
+
+
+def unsubscribe_token(settings: Settings, scope: UnsubscribeScope) -> str:
+    return _unsubscribe_signer(settings).sign(_scope_subject(scope))
+
+
+def unsubscribe_url(settings: Settings, scope: UnsubscribeScope) -> str:
+    """The https link of ``List-Unsubscribe`` and of the footer (GET confirms, POST acts)."""
+    return f"{settings.base_url.rstrip('/')}/unsubscribe/{unsubscribe_token(settings, scope)}"
+
+
+def unsubscribe_mailto(settings: Settings, scope: UnsubscribeScope) -> str:
+    """The mailto of ``List-Unsubscribe``, answered by the inbound receiver."""
+    token = _unsubscribe_signer(settings, in_local_part=True).sign(_scope_subject(scope))
+    return f"mailto:unsubscribe+{token}@{settings.bounce_domain}?subject=unsubscribe"
+
+
+def parse_unsubscribe_token(settings: Settings, token: str) -> UnsubscribeScope:
+    """The scope of a genuine unsubscribe token (from a URL or a mailto local part)."""
+    try:
+        return _parse_scope(_unsubscribe_signer(settings).verify(token))
+    except InvalidToken:
+        return _parse_scope(_unsubscribe_signer(settings, in_local_part=True).verify(token))
+
+
+def preferences_token(settings: Settings, subscriber_public_id: str) -> str:
+    return signer(settings.secret_key, PREFERENCES).sign(subscriber_public_id)
+
+
+def preferences_url(settings: Settings, subscriber_public_id: str) -> str:
+    token = preferences_token(settings, subscriber_public_id)
+    return f"{settings.base_url.rstrip('/')}/preferences/{token}"
+
+
+def parse_preferences_token(settings: Settings, token: str) -> str:
+    return signer(settings.secret_key, PREFERENCES).verify(token)
+
+
+def _verp_signer(settings: Settings) -> TokenSigner:
+    return signer(settings.secret_key, VERP, signature_bytes=8, case_insensitive=True)
+
+
+def verp_address(settings: Settings, delivery_id: int) -> str:
+    """The per-delivery envelope sender: any bounce to it names its delivery."""
+    return f"bounces+{_verp_signer(settings).sign(str(delivery_id))}@{settings.bounce_domain}"
+
+
+def delivery_id_from_verp(settings: Settings, address: str) -> int | None:
+    """The delivery id in a VERP address of ours; None for anything else or a forgery."""
+    local, _, domain = address.strip().strip("<>").rpartition("@")
+    prefix, plus, token = local.partition("+")
+    if not plus or prefix.lower() != "bounces" or domain.lower() != settings.bounce_domain.lower():
+        return None
+    try:
+        subject = _verp_signer(settings).verify(token)
+    except InvalidToken:
+        return None
+    return int(subject) if subject.isdigit() else None

@@ -1,0 +1,45 @@
+"""Translations through gettext catalogs: lookup, negotiation, templates per language."""
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import PROJECT_ROOT
+from newsletter.i18n import available_languages, gettext, negotiate_language, using_language
+from newsletter.rendering.environment import system_environment
+
+
+def test_french_catalog_translates_and_english_is_the_source() -> None:
+    assert gettext("Skip to content", "fr") == "Aller au contenu"
+    assert gettext("Skip to content", "en") == "Skip to content"
+    assert {"en", "fr"} <= set(available_languages())
+
+
+def test_an_unknown_language_falls_back_to_the_source_text() -> None:
+    assert gettext("Skip to content", "xx") == "Skip to content"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("fr-FR,fr;q=0.9,en;q=0.8", "fr"),
+        ("de-DE,de;q=0.9,en;q=0.5,fr;q=0.7", "fr"),
+        ("de", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("fr;q=0, en;q=0.1", "en"),
+        ("fr;q=bogus", "en"),
+    ],
+)
+def test_accept_language_negotiation(header: str | None, expected: str) -> None:
+    assert negotiate_language(header, ["en", "fr"], "en") == expected
+
+
+def test_one_cached_environment_renders_each_language() -> None:
+    template = system_environment(Path(PROJECT_ROOT / "templates")).from_string(
+        '{{ _("Skip to content") }}'
+    )
+    with using_language("fr"):
+        assert template.render() == "Aller au contenu"
+    with using_language("en"):
+        assert template.render() == "Skip to content"

@@ -1,0 +1,58 @@
+"""The links and addresses every email carries: round trips, scopes, forgeries."""
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.links import (
+    UnsubscribeScope,
+    delivery_id_from_verp,
+    parse_preferences_token,
+    parse_unsubscribe_token,
+    preferences_url,
+    unsubscribe_mailto,
+    unsubscribe_url,
+    verp_address,
+)
+from newsletter.tokens import InvalidToken
+from tests.conftest import make_test_settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    return make_test_settings(tmp_path)
+
+
+def test_unsubscribe_url_round_trips_with_and_without_a_list(settings) -> None:
+    for scope in (UnsubscribeScope("abc123"), UnsubscribeScope("abc123", list_id=7)):
+        url = unsubscribe_url(settings, scope)
+        assert url.startswith("http://127.0.0.1:8000/unsubscribe/")
+        assert parse_unsubscribe_token(settings, url.rsplit("/", 1)[1]) == scope
+
+
+def test_unsubscribe_mailto_token_survives_case_folding(settings) -> None:
+    mailto = unsubscribe_mailto(settings, UnsubscribeScope("abc123", 3))
+    local = mailto.removeprefix("mailto:").split("@")[0]
+    assert local.startswith("unsubscribe+") and len(local) <= 64
+    token = local.split("+", 1)[1]
+    assert parse_unsubscribe_token(settings, token.upper()) == UnsubscribeScope("abc123", 3)
+
+
+def test_a_preferences_token_is_not_an_unsubscribe_token(settings) -> None:
+    token = preferences_url(settings, "abc123").rsplit("/", 1)[1]
+    assert parse_preferences_token(settings, token) == "abc123"
+    with pytest.raises(InvalidToken):
+        parse_unsubscribe_token(settings, token)
+
+
+def test_verp_address_names_its_delivery_and_refuses_forgeries(settings) -> None:
+    address = verp_address(settings, 123456789)
+    assert address.endswith("@bounces.coalition.example.org")
+    assert len(address.split("@")[0]) <= 64
+    assert delivery_id_from_verp(settings, address) == 123456789
+    assert delivery_id_from_verp(settings, "<" + address.upper() + ">") == 123456789
+    forged = verp_address(settings, 1).split("+")[0] + "+" + "a" * 20 + "@" + settings.bounce_domain
+    assert delivery_id_from_verp(settings, forged) is None
+    assert delivery_id_from_verp(settings, "postmaster@" + settings.bounce_domain) is None
+    other_domain = address.split("@")[0] + "@example.net"
+    assert delivery_id_from_verp(settings, other_domain) is None
