@@ -20,6 +20,7 @@ from newsletter.config import Settings, get_settings
 from newsletter.db import make_engine, make_session_factory
 from newsletter.health import broker_ok, database_ok
 from newsletter.rendering.environment import system_environment
+from newsletter.web.csrf import install_csrf
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.templates = Jinja2Templates(env=system_environment(settings.templates_dir))
+
+    install_csrf(app, settings)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
