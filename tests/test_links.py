@@ -56,3 +56,16 @@ def test_verp_address_names_its_delivery_and_refuses_forgeries(settings) -> None
     assert delivery_id_from_verp(settings, "postmaster@" + settings.bounce_domain) is None
     other_domain = address.split("@")[0] + "@example.net"
     assert delivery_id_from_verp(settings, other_domain) is None
+
+
+def test_list_unsubscribe_headers_carry_https_and_mailto_and_one_click(settings) -> None:
+    from newsletter.rendering.list_headers import list_unsubscribe_headers
+
+    headers = list_unsubscribe_headers(settings, UnsubscribeScope("abc123", 2))
+    https, mailto = (part.strip(" <>") for part in headers["List-Unsubscribe"].split(","))
+    assert https.startswith("http://127.0.0.1:8000/unsubscribe/")
+    assert mailto.startswith("mailto:unsubscribe+")
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parse_unsubscribe_token(settings, https.rsplit("/", 1)[1]) == UnsubscribeScope(
+        "abc123", 2
+    )
