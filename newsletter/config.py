@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     languages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["en", "fr"])
     send_batch_size: int = Field(default=200, ge=1, le=10_000)
     templates_dir: Path = PROJECT_ROOT / "templates"
+    # ---- Bounces and complaints (issue 6; see newsletter/bounces/) ----
+    bounce_soft_threshold: float = Field(default=5.0, gt=0, le=1000)
+    bounce_soft_weight: float = Field(default=1.0, gt=0, le=1000)
+    bounce_score_half_life_days: float = Field(default=30.0, gt=0, le=3650)
+    complaint_rate_warning: float = Field(default=0.003, ge=0, le=1)
+    bounce_rate_warning: float = Field(default=0.05, ge=0, le=1)
 
     @field_validator("database_url")
     @classmethod
