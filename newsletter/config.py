@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     min_fill_seconds: float = Field(default=3.0, ge=0, le=600)
     altcha_enabled: bool = False
     altcha_max_number: int = Field(default=50_000, ge=1000, le=10_000_000)
+    # ---- Bounces and complaints (issue 6; see newsletter/bounces/) ----
+    bounce_soft_threshold: float = Field(default=5.0, gt=0, le=1000)
+    bounce_soft_weight: float = Field(default=1.0, gt=0, le=1000)
+    bounce_score_half_life_days: float = Field(default=30.0, gt=0, le=3650)
+    complaint_rate_warning: float = Field(default=0.003, ge=0, le=1)
+    bounce_rate_warning: float = Field(default=0.05, ge=0, le=1)
 
     @field_validator("database_url")
     @classmethod
