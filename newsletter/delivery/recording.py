@@ -112,12 +112,12 @@ def record_chunk(
         if row["status"] == DeliveryStatus.BOUNCED and attempt.result is not None:
             record_smtp_rejection(
                 session,
+                settings,
                 delivery_id=attempt.claimed.id,
-                subscriber_id=attempt.claimed.subscriber_id,
-                campaign_id=campaign.id,
                 address=attempt.address,
                 result=attempt.result,
                 attempt_number=attempt.claimed.attempts,
+                now=now,
             )
     deltas = Counter(_COUNTER[row["status"]] for row in rows)  # type: ignore[index]
     counters = {name: getattr(Campaign, name) + count for name, count in deltas.items()}
