@@ -12,16 +12,15 @@ import pytest
 from sqlalchemy import select
 
 from newsletter.campaigns import service
-from newsletter.links import delivery_id_from_verp, parse_unsubscribe_token
+from newsletter.links import UnsubscribeScope, delivery_id_from_verp, parse_unsubscribe_token
 from newsletter.models import (
     Campaign,
     CampaignStatus,
     Delivery,
     DeliveryStatus,
     Subscriber,
-    SubscriberStatus,
 )
-from newsletter.subscribers.status import change_status, end_all_subscriptions
+from newsletter.subscribers.service import unsubscribe
 from tests.sending.helpers import seed_campaign
 
 pytestmark = pytest.mark.slow
@@ -57,10 +56,9 @@ def test_a_2000_recipient_bilingual_campaign_arrives_complete_once_each(
 
     def unsubscribe_the_last_reader_early(message) -> None:
         if len(smtp_server.messages) == 100:  # mid-campaign: the 101st message is arriving
+            scope = UnsubscribeScope(people[leaver].public_id, seeded.list_ids[0])
             with committed_db() as session, session.begin():
-                subscriber = session.get(Subscriber, people[leaver].id)
-                end_all_subscriptions(session, subscriber)
-                change_status(session, subscriber, SubscriberStatus.UNSUBSCRIBED, "test")
+                unsubscribe(session, scope, "one-click link", "subscriber")
 
     smtp_server.reply_to_data(unsubscribe_the_last_reader_early)
     started = time.monotonic()
