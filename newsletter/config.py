@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     bounce_score_half_life_days: float = Field(default=30.0, gt=0, le=3650)
     complaint_rate_warning: float = Field(default=0.003, ge=0, le=1)
     bounce_rate_warning: float = Field(default=0.05, ge=0, le=1)
+    inbound_max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    inbound_complaint_local_parts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["fbl", "complaints", "abuse"]
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -181,7 +185,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a plain email address such as news@example.org")
         return value
 
-    @field_validator("languages", mode="before")
+    @field_validator("languages", "inbound_complaint_local_parts", mode="before")
     @classmethod
     def _split_languages(cls, value: object) -> object:
         if isinstance(value, str) and not value.lstrip().startswith("["):

@@ -56,6 +56,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": TICK_SECONDS,
                 "options": {"expires": 55},
             },
+            "sweep-inbound": {  # issue 6: stored bounces whose task was lost
+                "task": "newsletter.sweep_inbound",
+                "schedule": 300.0,
+                "options": {"expires": 290},
+            },
         },
         "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
     }

@@ -35,6 +35,9 @@ from newsletter.db import utcnow
 from newsletter.subscribers.models import Subscriber
 
 log = logging.getLogger(__name__)
+# The relay's own bounce mailbox (IMAP) only receives what the relay returns to us; the SMTP
+# port is open to anyone.
+TRUSTED_SOURCES = frozenset({"imap"})
 
 
 def envelope_recipients(inbound: InboundMessage) -> list[str]:
@@ -126,3 +129,12 @@ def process_inbound(
     if unattributed:
         note += f"; {unattributed} not attributable"
     return _finish(inbound, InboundStatus.PROCESSED, note)
+
+
+def process_stored(session: Session, settings: Settings, inbound_id: int) -> str:
+    """The worker's entry point: lock the row (one worker per message) and process it."""
+    inbound = session.get(InboundMessage, inbound_id, with_for_update={"skip_locked": True})
+    if inbound is None:
+        return "missing or being processed"
+    trust = inbound.source in TRUSTED_SOURCES
+    return str(process_inbound(session, settings, inbound, trust_addresses=trust))
