@@ -61,6 +61,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": 300.0,
                 "options": {"expires": 290},
             },
+            "purge-pending": {  # issue 3: expired double opt-in sign-ups
+                "task": "newsletter.purge_pending",
+                "schedule": 3600.0,
+                "options": {"expires": 3000},
+            },
         },
         "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
     }
