@@ -184,3 +184,24 @@ def test_a_worker_killed_mid_batch_loses_nobody_and_duplicates_at_most_its_chunk
     print(f"\nSIGKILL mid-batch: {duplicates} duplicate(s) (bound: one chunk of {chunk})")
     assert set(rcpts) == set(seeded.addresses)
     assert duplicates <= chunk
+
+
+def test_the_rate_limit_holds_across_two_workers(fleet_factory, committed_db, smtp_server) -> None:
+    rate = 20
+    fleet = fleet_factory(
+        workers=2, smtp_rate_per_second=rate, send_batch_size=10, send_chunk_size=5
+    )
+    with committed_db() as session, session.begin():
+        seeded = seed_campaign(session, 120)
+    arrivals: list[float] = []
+    smtp_server.reply_to_data(lambda message: arrivals.append(time.monotonic()))
+    fleet.app.send_task("newsletter.start_campaign", args=[seeded.campaign_id])
+    smtp_server.wait_for(120, timeout=60)
+    steady = (len(arrivals) - rate) / (arrivals[-1] - arrivals[0])  # after the bucket's burst
+    print(f"\nrate limit {rate}/s over two workers: measured {steady:.1f} messages/s")
+    assert rate * 0.7 <= steady <= rate * 1.1
+    with committed_db() as session:
+        workers = session.scalars(
+            select(Delivery.claimed_by).where(Delivery.status == DeliveryStatus.SENT).distinct()
+        ).all()
+    assert len(workers) == 2  # both workers sent, drawing on one shared bucket
