@@ -138,6 +138,17 @@ class Settings(BaseSettings):
     inbound_complaint_local_parts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["fbl", "complaints", "abuse"]
     )
+    imap_url: str | None = None
+    imap_processed_folder: str = "Processed"
+    imap_ca_file: Path | None = None
+    imap_poll_seconds: float = Field(default=60.0, ge=10, le=86400)
+
+    @field_validator("imap_url")
+    @classmethod
+    def _imap_url_tls(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("imaps://", "imap+starttls://")):
+            raise ValueError("must be imaps://user:password@host:993/INBOX or imap+starttls://")
+        return value or None
 
     @field_validator("inbound_complaint_local_parts", mode="before")
     @classmethod
