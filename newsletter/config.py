@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     imap_processed_folder: str = "Processed"
     imap_ca_file: Path | None = None
     imap_poll_seconds: float = Field(default=60.0, ge=10, le=86400)
+    ses_sns_topic_arns: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    postmark_webhook_username: str | None = None
+    postmark_webhook_password: str | None = None
+    sendgrid_webhook_public_key: str | None = None
+    mailgun_webhook_signing_key: str | None = None
 
     @field_validator("imap_url")
     @classmethod
@@ -150,7 +155,7 @@ class Settings(BaseSettings):
             raise ValueError("must be imaps://user:password@host:993/INBOX or imap+starttls://")
         return value or None
 
-    @field_validator("inbound_complaint_local_parts", mode="before")
+    @field_validator("inbound_complaint_local_parts", "ses_sns_topic_arns", mode="before")
     @classmethod
     def _split_local_parts(cls, value: object) -> object:
         if isinstance(value, str) and not value.lstrip().startswith("["):

@@ -21,6 +21,7 @@ from newsletter.db import make_engine, make_session_factory
 from newsletter.health import broker_ok, database_ok
 from newsletter.rendering.environment import system_environment
 from newsletter.web.csrf import install_csrf
+from newsletter.web.webhooks import router as webhooks_router
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(env=system_environment(settings.templates_dir))
 
     install_csrf(app, settings)
+    app.include_router(webhooks_router)  # issue 6: provider bounce/complaint webhooks
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
