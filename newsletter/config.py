@@ -111,6 +111,14 @@ class Settings(BaseSettings):
     languages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["en", "fr"])
     send_batch_size: int = Field(default=200, ge=1, le=10_000)
     templates_dir: Path = PROJECT_ROOT / "templates"
+    # ---- Sending engine (issue 4) ----
+    send_chunk_size: int = Field(default=25, ge=1, le=1_000)
+    send_retry_base_seconds: float = Field(default=60.0, gt=0)
+    send_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    send_retry_deadline_seconds: float = Field(default=86_400.0, gt=0)
+    send_claim_timeout_seconds: float = Field(default=300.0, gt=0)
+    send_auto_pause_error_rate: float = Field(default=0.25, gt=0, le=1)
+    send_auto_pause_min_attempts: int = Field(default=100, ge=1)
     # ---- Subscriber journey (issue 3): sign-up, double opt-in, privacy, anti-abuse ----
     consent_text_version: str = Field(default="2026-11", min_length=1, max_length=50)
     consent_ip: Literal["drop", "truncate", "full"] = "truncate"
@@ -138,8 +146,24 @@ class Settings(BaseSettings):
     inbound_complaint_local_parts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["fbl", "complaints", "abuse"]
     )
+    imap_url: str | None = None
+    imap_processed_folder: str = "Processed"
+    imap_ca_file: Path | None = None
+    imap_poll_seconds: float = Field(default=60.0, ge=10, le=86400)
+    ses_sns_topic_arns: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    postmark_webhook_username: str | None = None
+    postmark_webhook_password: str | None = None
+    sendgrid_webhook_public_key: str | None = None
+    mailgun_webhook_signing_key: str | None = None
 
-    @field_validator("inbound_complaint_local_parts", mode="before")
+    @field_validator("imap_url")
+    @classmethod
+    def _imap_url_tls(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("imaps://", "imap+starttls://")):
+            raise ValueError("must be imaps://user:password@host:993/INBOX or imap+starttls://")
+        return value or None
+
+    @field_validator("inbound_complaint_local_parts", "ses_sns_topic_arns", mode="before")
     @classmethod
     def _split_local_parts(cls, value: object) -> object:
         if isinstance(value, str) and not value.lstrip().startswith("["):
