@@ -13,7 +13,15 @@ from newsletter.campaigns.models import (
 )
 from newsletter.content.models import Post, PostKind, PostTranslation
 from newsletter.db import Base
-from newsletter.staff.models import ApiToken, AuditLogEntry, StaffRole, StaffUser
+from newsletter.imports.models import ImportJob, ImportStatus
+from newsletter.staff.models import (
+    ApiToken,
+    AuditLogEntry,
+    EmailTemplateVersion,
+    StaffRole,
+    StaffSession,
+    StaffUser,
+)
 from newsletter.subscribers.models import (
     MailingList,
     MailingListTranslation,
@@ -39,12 +47,16 @@ __all__ = [
     "CampaignVariant",
     "Delivery",
     "DeliveryStatus",
+    "EmailTemplateVersion",
+    "ImportJob",
+    "ImportStatus",
     "MailingList",
     "MailingListTranslation",
     "Post",
     "PostKind",
     "PostTranslation",
     "StaffRole",
+    "StaffSession",
     "StaffUser",
     "Subscriber",
     "SubscriberStatus",

@@ -39,3 +39,15 @@ def send_test(address: str, language: str | None = None) -> dict[str, object]:
     """Send the test message through the configured transport and report the outcome."""
     result = send_test_message(get_settings(), address, language)
     return {"outcome": str(result.outcome), "code": result.code}
+
+
+# ---- Staff console (issue 7) ----
+
+
+@shared_task(name="newsletter.staff_password_reset")
+def staff_password_reset(staff_user_id: int, language: str) -> bool:
+    """Mail a password-reset link to a staff account (enqueued by the reset page)."""
+    from newsletter.staff.reset import send_reset_email
+
+    with unit_of_work(session_factory()) as session:
+        return send_reset_email(session, get_settings(), staff_user_id, language)
