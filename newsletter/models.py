@@ -1,6 +1,13 @@
 """Every model, imported in one place so ``Base.metadata`` is complete (Alembic reads it)."""
 
-from newsletter.bounces.models import BounceEvent, BounceKind
+from newsletter.bounces.models import (
+    BounceEvent,
+    BounceKind,
+    InboundMessage,
+    InboundStatus,
+    StaffWarning,
+    StaffWarningKind,
+)
 from newsletter.campaigns.models import (
     Campaign,
     CampaignKind,
@@ -50,6 +57,8 @@ __all__ = [
     "EmailTemplateVersion",
     "ImportJob",
     "ImportStatus",
+    "InboundMessage",
+    "InboundStatus",
     "MailingList",
     "MailingListTranslation",
     "Post",
@@ -58,6 +67,8 @@ __all__ = [
     "StaffRole",
     "StaffSession",
     "StaffUser",
+    "StaffWarning",
+    "StaffWarningKind",
     "Subscriber",
     "SubscriberStatus",
     "SubscriberStatusChange",

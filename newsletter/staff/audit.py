@@ -1,7 +1,7 @@
 """The audit log: every staff or API action that changes data or exports it.
 
 Who (actor kind and id), what (action, object), when (UTC) and from where (the client IP,
-kept in full, truncated to its network, or not at all, per ``AUDIT_IP``). Details carry
+kept in full, truncated to its network, or dropped, per ``AUDIT_IP``). Details carry
 ids and counts, never a subscriber's address or name.
 """
 
@@ -32,7 +32,7 @@ class Actor:
 
 def ip_for_audit(ip: str | None, mode: str) -> str | None:
     """The client address as the privacy setting allows: full, truncated (/24, /48) or none."""
-    if not ip or mode == "none":
+    if not ip or mode == "drop":
         return None
     try:
         address = ipaddress.ip_address(ip)
