@@ -7,7 +7,6 @@ ids and counts, never a subscriber's address or name.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,17 +30,10 @@ class Actor:
 
 
 def ip_for_audit(ip: str | None, mode: str) -> str | None:
-    """The client address as the privacy setting allows: full, truncated (/24, /48) or none."""
-    if not ip or mode == "drop":
-        return None
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return None
-    if mode == "full":
-        return str(address)
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+    """The client address as ``AUDIT_IP`` allows: full, truncated (/24, /48) or dropped."""
+    from newsletter.subscribers.service import truncate_ip
+
+    return truncate_ip(ip, mode)
 
 
 def record(

@@ -17,12 +17,12 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.abuse.ratelimit import RateLimiter
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.staff import audit
 from newsletter.staff.models import StaffUser
 from newsletter.staff.passwords import dummy_verify, hash_password, needs_rehash, verify_password
-from newsletter.staff.ratelimit import RateLimiter
 from newsletter.staff.totp import has_second_factor
 
 
@@ -55,17 +55,19 @@ def check_password(
     email: str,
     password: str,
     actor: audit.Actor,
+    ip: str | None,
     now: dt.datetime | None = None,
 ) -> SignInResult:
+    """Check one sign-in attempt; ``ip`` is the full client address (for throttling only)."""
     now = now or utcnow()
-    if not limiter.hit(f"login-ip:{actor.ip or '-'}", settings.login_ip_attempts_per_hour, 3600):
+    if not limiter.hit(f"login-ip:{ip or '-'}", settings.login_ip_attempts_per_hour, 3600).allowed:
         return SignInResult(SignIn.THROTTLED)
     user = find_staff(db, email)
     if user is None or not user.is_active:
         dummy_verify(password)
         key = "login-unknown:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
         window = settings.login_lockout_minutes * 60
-        allowed = limiter.hit(key, settings.login_max_failures, window)
+        allowed = limiter.hit(key, settings.login_max_failures, window).allowed
         return SignInResult(SignIn.BAD_CREDENTIALS if allowed else SignIn.LOCKED)
     if user.locked_until is not None and user.locked_until > now:
         return SignInResult(SignIn.LOCKED)

@@ -85,7 +85,13 @@ def login(
     settings: Settings = request.app.state.settings
     actor = request_actor(request)
     result = check_password(
-        db, settings, _limiter(request), email=email[:320], password=password[:1000], actor=actor
+        db,
+        settings,
+        _limiter(request),
+        email=email[:320],
+        password=password[:1000],
+        actor=actor,
+        ip=client_ip(request),
     )
     if result.outcome != SignIn.OK or result.user is None:
         db.commit()  # the failure count and a lock-out must persist
@@ -152,7 +158,7 @@ def code(
         return redirect("/admin/login")
     user = pending.staff_user
     limiter = _limiter(request)
-    if not limiter.hit(f"totp-tries:{pending.id}", 5, 900):
+    if not limiter.hit(f"totp-tries:{pending.id}", 5, 900).allowed:
         close_session(db, raw)
         db.commit()
         return redirect("/admin/login")
@@ -162,7 +168,11 @@ def code(
         return render(request, "login_code.html", {"next": _safe_next(next), "error": error}, 401)
     close_session(db, raw)
     fresh = open_session(
-        db, user, settings, ip=client_ip(request), user_agent=request.headers.get("user-agent", "")
+        db,
+        user,
+        settings,
+        ip=request_actor(request).ip,
+        user_agent=request.headers.get("user-agent", ""),
     )
     from newsletter.db import utcnow
 
@@ -208,9 +218,13 @@ def reset_request(
 ) -> Response:
     limiter = _limiter(request)
     settings: Settings = request.app.state.settings
-    allowed = limiter.hit(f"reset-ip:{client_ip(request)}", 10, 3600)
+    allowed = limiter.hit(f"reset-ip:{client_ip(request)}", 10, 3600).allowed
     user = find_staff(db, email[:320]) if allowed else None
-    if user is not None and user.is_active and limiter.hit(f"reset-user:{user.id}", 3, 3600):
+    if (
+        user is not None
+        and user.is_active
+        and limiter.hit(f"reset-user:{user.id}", 3, 3600).allowed
+    ):
         audit.record(
             db,
             request_actor(request),

@@ -11,7 +11,7 @@ from typing import Any
 from celery import Celery
 from fastapi import FastAPI
 
-from newsletter.staff.ratelimit import RateLimiter, make_rate_limiter
+from newsletter.abuse.ratelimit import RateLimiter, make_rate_limiter
 
 
 def celery_for(app: FastAPI) -> Celery:
@@ -32,6 +32,6 @@ def enqueue(app: FastAPI, task_name: str, *args: Any) -> None:
 def rate_limiter(app: FastAPI) -> RateLimiter:
     limiter = getattr(app.state, "staff_limiter", None)
     if limiter is None:
-        limiter = make_rate_limiter(app.state.settings.redis_url)
+        limiter = make_rate_limiter(app.state.settings)
         app.state.staff_limiter = limiter
     return limiter
