@@ -74,3 +74,11 @@ def staff_password_reset(staff_user_id: int, language: str) -> bool:
 
     with unit_of_work(session_factory()) as session:
         return send_reset_email(session, get_settings(), staff_user_id, language)
+
+
+@shared_task(name="newsletter.import_subscribers")
+def import_subscribers(job_id: int) -> None:
+    """Run a CSV import (streamed, batched; progress committed after every batch)."""
+    from newsletter.imports.csv_import import run_import
+
+    run_import(session_factory(), get_settings(), job_id)

@@ -39,6 +39,9 @@ class ImportJob(Base):
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
     file_path: Mapped[str] = mapped_column(String(500))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    delimiter: Mapped[str] = mapped_column(String(1), default=",")
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
     columns: Mapped[list[str]] = mapped_column(JSON, default=list)
     mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     list_ids: Mapped[list[int]] = mapped_column(JSON, default=list)

@@ -12,8 +12,8 @@ STATIC_DIR = PROJECT_ROOT / "static" / "admin"
 
 def install_staff_console(app: FastAPI) -> None:
     """Every staff router, plus the console's stylesheet (the CSP forbids inline styles)."""
-    from newsletter.web.admin import account, auth, dashboard
+    from newsletter.web.admin import account, auth, dashboard, imports, lists, subscribers
 
-    for module in (auth, account, dashboard):
+    for module in (auth, account, dashboard, subscribers, lists, imports):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
