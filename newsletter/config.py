@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     bounce_score_half_life_days: float = Field(default=30.0, gt=0, le=3650)
     complaint_rate_warning: float = Field(default=0.003, ge=0, le=1)
     bounce_rate_warning: float = Field(default=0.05, ge=0, le=1)
+    inbound_max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    inbound_complaint_local_parts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["fbl", "complaints", "abuse"]
+    )
     # ---- Staff console (issue 7) ----
     staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     staff_session_idle_minutes: int = Field(default=120, ge=5, le=24 * 60)
@@ -142,6 +146,13 @@ class Settings(BaseSettings):
     login_ip_attempts_per_hour: int = Field(default=60, ge=1, le=100_000)
     audit_ip: Literal["drop", "truncate", "full"] = "truncate"
     import_max_rows: int = Field(default=200_000, ge=1, le=10_000_000)
+
+    @field_validator("inbound_complaint_local_parts", mode="before")
+    @classmethod
+    def _split_local_parts(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("database_url")
     @classmethod
