@@ -146,6 +146,15 @@ class Settings(BaseSettings):
     inbound_complaint_local_parts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["fbl", "complaints", "abuse"]
     )
+    imap_url: str | None = None
+    imap_processed_folder: str = "Processed"
+    imap_ca_file: Path | None = None
+    imap_poll_seconds: float = Field(default=60.0, ge=10, le=86400)
+    ses_sns_topic_arns: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    postmark_webhook_username: str | None = None
+    postmark_webhook_password: str | None = None
+    sendgrid_webhook_public_key: str | None = None
+    mailgun_webhook_signing_key: str | None = None
     # ---- Staff console (issue 7) ----
     staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     staff_session_idle_minutes: int = Field(default=120, ge=5, le=24 * 60)
@@ -155,7 +164,14 @@ class Settings(BaseSettings):
     audit_ip: Literal["drop", "truncate", "full"] = "truncate"
     import_max_rows: int = Field(default=200_000, ge=1, le=10_000_000)
 
-    @field_validator("inbound_complaint_local_parts", mode="before")
+    @field_validator("imap_url")
+    @classmethod
+    def _imap_url_tls(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("imaps://", "imap+starttls://")):
+            raise ValueError("must be imaps://user:password@host:993/INBOX or imap+starttls://")
+        return value or None
+
+    @field_validator("inbound_complaint_local_parts", "ses_sns_topic_arns", mode="before")
     @classmethod
     def _split_local_parts(cls, value: object) -> object:
         if isinstance(value, str) and not value.lstrip().startswith("["):
