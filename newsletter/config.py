@@ -119,6 +119,39 @@ class Settings(BaseSettings):
     send_claim_timeout_seconds: float = Field(default=300.0, gt=0)
     send_auto_pause_error_rate: float = Field(default=0.25, gt=0, le=1)
     send_auto_pause_min_attempts: int = Field(default=100, ge=1)
+    smtp_fallback_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    smtp_rate_per_second: float = Field(default=0.0, ge=0)
+    smtp_rate_per_hour: float = Field(default=0.0, ge=0)
+    smtp_domain_rate_per_second: float = Field(default=0.0, ge=0)
+    dkim_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_private_key_path: Path | None = None
+
+    @model_validator(mode="after")
+    def _dkim_complete_and_readable(self) -> Settings:
+        dkim = (self.dkim_domain, self.dkim_selector, self.dkim_private_key_path)
+        if any(dkim) and not all(dkim):
+            raise ValueError(
+                "DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together: set all three"
+            )
+        if self.dkim_private_key_path is not None:
+            from newsletter.delivery.dkim_signing import DkimKeyError, load_key
+
+            try:
+                load_key(self.dkim_private_key_path)
+            except DkimKeyError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+    @field_validator("smtp_fallback_urls", mode="before")
+    @classmethod
+    def _split_fallback_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        for url in value if isinstance(value, list) else []:
+            SmtpTarget.from_url(url)
+        return value
+
     # ---- Subscriber journey (issue 3): sign-up, double opt-in, privacy, anti-abuse ----
     consent_text_version: str = Field(default="2026-11", min_length=1, max_length=50)
     consent_ip: Literal["drop", "truncate", "full"] = "truncate"
