@@ -193,7 +193,7 @@ def test_premailer_never_fetches_a_stylesheet(tmp_path: Path) -> None:
 def test_spliced_values_decode_exactly_and_keep_lines_short(settings, name: str) -> None:
     variant = compose_variant(settings, make_campaign(), "fr")
     message = personalise(settings, variant, Recipient(5, "r@example.org", name, "pub-r"))
-    text, html = parse(message.data).iter_parts()
+    text, _html = parse(message.data).iter_parts()
     greeting = f"Bonjour {name}," if name else "Bonjour,"
     assert f"\n{greeting}\n" in text.get_content().replace("\r\n", "\n")
     body = message.data.split(b"\r\n\r\n", 1)[1]
