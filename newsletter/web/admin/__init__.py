@@ -15,6 +15,7 @@ def install_staff_console(app: FastAPI) -> None:
     from newsletter.web.admin import (
         account,
         auth,
+        campaigns,
         dashboard,
         imports,
         lists,
@@ -25,7 +26,7 @@ def install_staff_console(app: FastAPI) -> None:
     from newsletter.web.api import lists as api_lists
     from newsletter.web.api import subscribers as api_subscribers
 
-    for module in (auth, account, dashboard, subscribers, lists, imports, tokens):
+    for module in (auth, account, dashboard, subscribers, lists, imports, tokens, campaigns):
         app.include_router(module.router, include_in_schema=False)
     for module in (api_subscribers, api_lists, api_content):
         app.include_router(module.router)
