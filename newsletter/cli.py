@@ -200,6 +200,14 @@ def send_test(address: str, language: str | None) -> None:
     click.echo(f"test message accepted by {where} ({result.code})")
 
 
+# ---- Content (issue 5): newsletter post ..., digest ..., feeds poll -------------------------
+from newsletter.cli_content import digest, feeds, post  # noqa: E402
+
+cli.add_command(post)
+cli.add_command(digest)
+cli.add_command(feeds)
+
+
 def main() -> None:
     cli(prog_name="newsletter")
 

@@ -11,7 +11,7 @@ from newsletter.campaigns.models import (
     DeliveryStatus,
     campaign_lists,
 )
-from newsletter.content.models import Post, PostKind, PostTranslation
+from newsletter.content.models import FeedSource, Post, PostDownload, PostKind, PostTranslation
 from newsletter.db import Base
 from newsletter.staff.models import ApiToken, AuditLogEntry, StaffRole, StaffUser
 from newsletter.subscribers.models import (
@@ -39,9 +39,11 @@ __all__ = [
     "CampaignVariant",
     "Delivery",
     "DeliveryStatus",
+    "FeedSource",
     "MailingList",
     "MailingListTranslation",
     "Post",
+    "PostDownload",
     "PostKind",
     "PostTranslation",
     "StaffRole",

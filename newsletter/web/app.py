@@ -75,6 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request, "web/public/home.html", {"org_name": settings.org_name, "language": "en"}
         )
 
+    # -- content (issue 5): the public archive --
+    from newsletter.web.archive import router as archive_router
+
+    app.include_router(archive_router)
+
     return app
 
 
