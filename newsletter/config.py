@@ -135,6 +135,29 @@ class Settings(BaseSettings):
             "webinar": "event",
         }
     )
+    # ---- Subscriber journey (issue 3): sign-up, double opt-in, privacy, anti-abuse ----
+    consent_text_version: str = Field(default="2026-11", min_length=1, max_length=50)
+    consent_ip: Literal["drop", "truncate", "full"] = "truncate"
+    confirm_link_hours: int = Field(default=72, ge=1, le=24 * 30)
+    pending_expiry_days: int = Field(default=7, ge=1, le=365)
+    check_mx: bool = False
+    dns_timeout: float = Field(default=3.0, gt=0, le=30)
+    dns_nameserver: str | None = None
+    subscribe_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    blocked_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    rate_limit_ip_per_hour: int = Field(default=20, ge=0)
+    rate_limit_address_per_hour: int = Field(default=5, ge=0)
+    confirmations_per_address_per_day: int = Field(default=3, ge=0)
+    already_subscribed_emails_per_day: int = Field(default=1, ge=0)
+    min_fill_seconds: float = Field(default=3.0, ge=0, le=600)
+    altcha_enabled: bool = False
+    altcha_max_number: int = Field(default=50_000, ge=1000, le=10_000_000)
+    # ---- Bounces and complaints (issue 6; see newsletter/bounces/) ----
+    bounce_soft_threshold: float = Field(default=5.0, gt=0, le=1000)
+    bounce_soft_weight: float = Field(default=1.0, gt=0, le=1000)
+    bounce_score_half_life_days: float = Field(default=30.0, gt=0, le=3650)
+    complaint_rate_warning: float = Field(default=0.003, ge=0, le=1)
+    bounce_rate_warning: float = Field(default=0.05, ge=0, le=1)
 
     @field_validator("database_url")
     @classmethod
@@ -198,6 +221,18 @@ class Settings(BaseSettings):
         if value is not None and ("@" not in value or any(c in value for c in "\r\n <>")):
             raise ValueError("must be a plain email address such as news@example.org")
         return value
+
+    @field_validator("subscribe_cors_origins", "blocked_domains", mode="before")
+    @classmethod
+    def _split_comma_list(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("blocked_domains")
+    @classmethod
+    def _lower_domains(cls, value: list[str]) -> list[str]:
+        return [domain.lower().lstrip("@.") for domain in value]
 
     @field_validator("languages", mode="before")
     @classmethod

@@ -1,6 +1,13 @@
 """Every model, imported in one place so ``Base.metadata`` is complete (Alembic reads it)."""
 
-from newsletter.bounces.models import BounceEvent, BounceKind
+from newsletter.bounces.models import (
+    BounceEvent,
+    BounceKind,
+    InboundMessage,
+    InboundStatus,
+    StaffWarning,
+    StaffWarningKind,
+)
 from newsletter.campaigns.models import (
     Campaign,
     CampaignKind,
@@ -40,6 +47,8 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "FeedSource",
+    "InboundMessage",
+    "InboundStatus",
     "MailingList",
     "MailingListTranslation",
     "Post",
@@ -48,6 +57,8 @@ __all__ = [
     "PostTranslation",
     "StaffRole",
     "StaffUser",
+    "StaffWarning",
+    "StaffWarningKind",
     "Subscriber",
     "SubscriberStatus",
     "SubscriberStatusChange",

@@ -67,6 +67,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": TICK_SECONDS,
                 "options": {"expires": 55},
             },
+            "purge-pending": {  # issue 3: expired double opt-in sign-ups
+                "task": "newsletter.purge_pending",
+                "schedule": 3600.0,
+                "options": {"expires": 3000},
+            },
         },
         "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
     }

@@ -39,3 +39,26 @@ def send_test(address: str, language: str | None = None) -> dict[str, object]:
     """Send the test message through the configured transport and report the outcome."""
     result = send_test_message(get_settings(), address, language)
     return {"outcome": str(result.outcome), "code": result.code}
+
+
+# ---- Subscriber journey (issue 3) -------------------------------------------------------------
+@shared_task(name="newsletter.send_journey_email", bind=True, max_retries=10)
+def send_journey_email(self, kind: str, subscriber_id: int) -> str:  # type: ignore[no-untyped-def]
+    """A confirm/welcome/already email the web process could not hand to the relay: retry it."""
+    from newsletter.delivery.outcomes import Outcome
+    from newsletter.subscribers.notifications import send_journey_email as send
+
+    with unit_of_work(session_factory()) as session:
+        result = send(get_settings(), session, kind, subscriber_id)  # type: ignore[arg-type]
+    if result is not None and result.outcome is Outcome.DEFERRED:
+        raise self.retry(countdown=min(30 * 2**self.request.retries, 1800))
+    return "dropped" if result is None else str(result.outcome)
+
+
+@shared_task(name="newsletter.purge_pending")
+def purge_pending() -> int:
+    """Delete sign-ups never confirmed within PENDING_EXPIRY_DAYS (hourly beat entry)."""
+    from newsletter.subscribers.data_rights import purge_expired_pending
+
+    with unit_of_work(session_factory()) as session:
+        return purge_expired_pending(session, get_settings())

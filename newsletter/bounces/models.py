@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newsletter.campaigns.models import BigId
@@ -45,5 +45,70 @@ class BounceEvent(Base):
     )
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[dt.datetime | None]
+
+
+class StaffWarningKind(StrEnum):
+    SENDER_PROBLEM = "sender_problem"
+    COMPLAINT_RATE = "complaint_rate"
+    BOUNCE_RATE = "bounce_rate"
+    UNATTRIBUTED = "unattributed"
+
+
+class StaffWarning(Base):
+    """Something staff must look at that is not a subscriber's fault.
+
+    A DMARC or spam-block rejection says our own sending is broken; counting it against
+    the subscriber would suppress good addresses, so it lands here instead. One open
+    warning per (kind, campaign) counts its occurrences rather than piling up rows.
+    """
+
+    __tablename__ = "staff_warnings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[StaffWarningKind] = mapped_column(str_enum(StaffWarningKind), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    bounce_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bounce_events.id", ondelete="SET NULL")
+    )
+    message: Mapped[str] = mapped_column(Text, default="")
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[dt.datetime | None]
+
+
+class InboundStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    QUARANTINED = "quarantined"
+
+
+class InboundMessage(Base):
+    """A message received by ``newsletter inbound`` or fetched from the bounce mailbox.
+
+    Stored (committed) before the SMTP server answers 250, so an accepted bounce survives a
+    crash; a worker then parses it. Messages nobody can attribute stay here, quarantined,
+    for staff review instead of being dropped.
+    """
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("source", "source_ref"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    source_ref: Mapped[str] = mapped_column(String(255))
+    envelope_from: Mapped[str] = mapped_column(String(320), default="")
+    envelope_to: Mapped[str] = mapped_column(Text, default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[InboundStatus] = mapped_column(
+        str_enum(InboundStatus), default=InboundStatus.PENDING, index=True
+    )
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[dt.datetime | None]

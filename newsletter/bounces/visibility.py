@@ -1,0 +1,219 @@
+"""What staff see of bounces: per-campaign rates, the suppression list, audited lifting.
+
+Mailbox providers throttle or junk a sender whose complaint rate passes about 0.3% (Gmail's
+and Yahoo's bulk-sender rules) or whose bounce rate is high; staff must learn it from the
+campaign page, not from a collapsing open rate. Lifting a suppression mails an address that
+once bounced or complained, so it needs a reason and leaves an audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from newsletter.bounces.models import BounceEvent, BounceKind, StaffWarningKind
+from newsletter.bounces.warnings import raise_warning
+from newsletter.campaigns.models import Delivery, DeliveryStatus
+from newsletter.config import Settings, get_settings
+from newsletter.db import utcnow
+from newsletter.staff.models import AuditLogEntry
+from newsletter.subscribers import status as subscriber_status
+from newsletter.subscribers.models import Subscriber, SubscriberStatus, Suppression
+
+log = logging.getLogger(__name__)
+
+# Messages that left us: a bounce is counted against what was handed to a relay.
+_LEFT_US = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED)
+
+
+@dataclass(frozen=True)
+class CampaignRates:
+    campaign_id: int
+    sent: int
+    bounced: int
+    hard: int
+    soft: int
+    sender_problems: int
+    complaints: int
+    complaint_threshold: float
+    bounce_threshold: float
+
+    @property
+    def bounce_rate(self) -> float:
+        return self.bounced / self.sent if self.sent else 0.0
+
+    @property
+    def complaint_rate(self) -> float:
+        return self.complaints / self.sent if self.sent else 0.0
+
+    @property
+    def complaints_too_high(self) -> bool:
+        return self.complaints > 0 and self.complaint_rate > self.complaint_threshold
+
+    @property
+    def bounces_too_high(self) -> bool:
+        return self.bounced > 0 and self.bounce_rate > self.bounce_threshold
+
+
+def campaign_rates(
+    session: Session, campaign_id: int, settings: Settings | None = None
+) -> CampaignRates:
+    """Bounce and complaint figures of one campaign, from its deliveries and events."""
+    settings = settings or get_settings()
+    by_status = dict(
+        session.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.campaign_id == campaign_id, Delivery.status.in_(_LEFT_US))
+            .group_by(Delivery.status)
+        ).all()
+    )
+    by_kind = dict(
+        session.execute(
+            select(BounceEvent.kind, func.count(func.distinct(BounceEvent.subscriber_id)))
+            .where(BounceEvent.campaign_id == campaign_id)
+            .group_by(BounceEvent.kind)
+        ).all()
+    )
+    return CampaignRates(
+        campaign_id=campaign_id,
+        sent=sum(by_status.values()),
+        bounced=by_status.get(DeliveryStatus.BOUNCED, 0),
+        hard=by_kind.get(BounceKind.HARD, 0),
+        soft=by_kind.get(BounceKind.SOFT, 0),
+        sender_problems=by_kind.get(BounceKind.SENDER_PROBLEM, 0),
+        complaints=by_kind.get(BounceKind.COMPLAINT, 0),
+        complaint_threshold=settings.complaint_rate_warning,
+        bounce_threshold=settings.bounce_rate_warning,
+    )
+
+
+def check_campaign_rates(
+    session: Session,
+    campaign_id: int,
+    *,
+    settings: Settings | None = None,
+    now: dt.datetime | None = None,
+) -> CampaignRates:
+    """Compute the rates and open (or count) a staff warning for each threshold passed."""
+    rates = campaign_rates(session, campaign_id, settings)
+    if rates.complaints_too_high:
+        raise_warning(
+            session,
+            StaffWarningKind.COMPLAINT_RATE,
+            campaign_id=campaign_id,
+            message=f"complaint rate {rates.complaint_rate:.2%} ({rates.complaints} of "
+            f"{rates.sent}) is above {rates.complaint_threshold:.2%}",
+            now=now,
+        )
+    if rates.bounces_too_high:
+        raise_warning(
+            session,
+            StaffWarningKind.BOUNCE_RATE,
+            campaign_id=campaign_id,
+            message=f"bounce rate {rates.bounce_rate:.2%} ({rates.bounced} of {rates.sent}) "
+            f"is above {rates.bounce_threshold:.2%}",
+            now=now,
+        )
+    return rates
+
+
+@dataclass(frozen=True)
+class SuppressedEntry:
+    """One suppressed address; ``address`` is None when no subscriber holds it any more."""
+
+    suppression_id: int
+    address: str | None
+    subscriber_id: int | None
+    reason: str
+    source: str
+    created_at: dt.datetime
+
+
+def suppressed_addresses(
+    session: Session, *, limit: int = 100, offset: int = 0
+) -> list[SuppressedEntry]:
+    """The suppression list, newest first, with the address where a subscriber still has it."""
+    rows = session.execute(
+        select(Suppression, Subscriber.id, Subscriber.email, Subscriber.status)
+        .outerjoin(Subscriber, Subscriber.email_hash == Suppression.address_hash)
+        .order_by(Suppression.created_at.desc(), Suppression.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [
+        SuppressedEntry(
+            suppression_id=suppression.id,
+            address=email if status != SubscriberStatus.ERASED else None,
+            subscriber_id=subscriber_id,
+            reason=str(suppression.reason),
+            source=suppression.source,
+            created_at=suppression.created_at,
+        )
+        for suppression, subscriber_id, email, status in rows
+    ]
+
+
+class LiftRefused(ValueError):
+    """The suppression cannot be lifted; the text says why, for the staff member."""
+
+
+def lift_suppression(
+    session: Session,
+    suppression_id: int,
+    *,
+    reason: str,
+    actor_type: str = "staff",
+    actor_id: int | None = None,
+    ip: str | None = None,
+) -> None:
+    """Remove a suppression with a stated reason, leaving an audit entry.
+
+    A bounced subscriber becomes active again (score reset); a complainer's subscriptions
+    were ended, so they stay unsubscribed until they subscribe again. Erasure suppressions
+    are never lifted: the person asked to be forgotten.
+    """
+    reason = " ".join(reason.split())
+    if len(reason) < 3:
+        raise LiftRefused("a reason is required to lift a suppression")
+    suppression = session.get(Suppression, suppression_id)
+    if suppression is None:
+        raise LiftRefused("no such suppression")
+    if suppression.reason == "erased":
+        raise LiftRefused("an erased person's suppression cannot be lifted")
+    subscriber = session.scalar(
+        select(Subscriber).where(Subscriber.email_hash == suppression.address_hash)
+    )
+    if subscriber is not None:
+        _restore(session, subscriber, reason)
+    session.add(
+        AuditLogEntry(
+            at=utcnow(),
+            actor_type=actor_type,
+            actor_id=actor_id,
+            action="suppression.lift",
+            object_type="subscriber" if subscriber is not None else "suppression",
+            object_id=str(subscriber.id if subscriber is not None else suppression.id),
+            ip=ip,
+            detail={"reason": reason[:500], "suppression_reason": str(suppression.reason)},
+        )
+    )
+    session.delete(suppression)
+    session.flush()
+    log.info("suppression %s lifted by %s %s", suppression_id, actor_type, actor_id)
+
+
+def _restore(session: Session, subscriber: Subscriber, reason: str) -> None:
+    subscriber.bounce_score = 0.0
+    subscriber.bounce_score_at = None
+    to = {
+        SubscriberStatus.BOUNCED: SubscriberStatus.ACTIVE,
+        SubscriberStatus.COMPLAINED: SubscriberStatus.UNSUBSCRIBED,
+    }.get(subscriber.status)
+    if to is not None:
+        subscriber_status.change_status(
+            session, subscriber, to, f"suppression lifted: {reason}", actor="staff"
+        )
