@@ -8,6 +8,7 @@ folder instead of an SMTP relay.
 
 from __future__ import annotations
 
+import ast
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,9 +252,14 @@ class Settings(BaseSettings):
     @field_validator("alert_lists", "feed_categories", mode="before")
     @classmethod
     def _split_pairs(cls, value: object) -> object:
-        """``press_release:press-releases,event:events`` -> a dict (JSON also accepted)."""
-        if not isinstance(value, str) or value.lstrip().startswith("{"):
+        """``press_release:press-releases,event:events`` -> a dict (a dict literal also works)."""
+        if not isinstance(value, str):
             return value
+        if value.lstrip().startswith("{"):
+            try:
+                return ast.literal_eval(value)  # JSON objects are Python literals too
+            except (ValueError, SyntaxError):
+                raise ValueError("is not a valid {...} mapping") from None
         pairs = {}
         for part in filter(None, (p.strip() for p in value.split(","))):
             key, colon, target = part.rpartition(":")
