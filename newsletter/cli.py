@@ -200,6 +200,40 @@ def send_test(address: str, language: str | None) -> None:
     click.echo(f"test message accepted by {where} ({result.code})")
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0 to face the MX.")
+@click.option("--port", type=int, default=2525, show_default=True)
+@click.option("--lmtp", is_flag=True, help="Speak LMTP (behind a local MTA) instead of SMTP.")
+def inbound(host: str, port: int, lmtp: bool) -> None:
+    """Receive bounces, complaints and mailto unsubscribes for BOUNCE_DOMAIN."""
+    settings = _settings()
+    from newsletter.bounces.receiver import make_controller
+    from newsletter.db import make_engine, make_session_factory
+    from workers.celery_app import app
+
+    def enqueue(inbound_id: int) -> None:
+        app.send_task("newsletter.process_inbound", args=[inbound_id])
+
+    factory = make_session_factory(make_engine(settings.database_url))
+    controller = make_controller(settings, factory, enqueue, host=host, port=port, lmtp=lmtp)
+    controller.start()
+    protocol = "LMTP" if lmtp else "SMTP"
+    click.echo(f"inbound {protocol} for @{settings.bounce_domain} on {host}:{port} (Ctrl-C stops)")
+    stopping = False
+
+    def _stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stopping:
+            time.sleep(0.5)
+    finally:
+        controller.stop()
+
+
 # ---- Content (issue 5): newsletter post ..., digest ..., feeds poll -------------------------
 from newsletter.cli_content import digest, feeds, post  # noqa: E402
 

@@ -159,6 +159,17 @@ class Settings(BaseSettings):
     bounce_score_half_life_days: float = Field(default=30.0, gt=0, le=3650)
     complaint_rate_warning: float = Field(default=0.003, ge=0, le=1)
     bounce_rate_warning: float = Field(default=0.05, ge=0, le=1)
+    inbound_max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    inbound_complaint_local_parts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["fbl", "complaints", "abuse"]
+    )
+
+    @field_validator("inbound_complaint_local_parts", mode="before")
+    @classmethod
+    def _split_local_parts(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("database_url")
     @classmethod

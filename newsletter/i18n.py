@@ -80,9 +80,7 @@ def using_language(language: str) -> Iterator[None]:
         _current_language.reset(token)
 
 
-def negotiate_language(
-    accept_language: str | None, supported: Sequence[str], default: str
-) -> str:
+def negotiate_language(accept_language: str | None, supported: Sequence[str], default: str) -> str:
     """The best supported language for an ``Accept-Language`` header, else ``default``."""
     choices: list[tuple[float, int, str]] = []
     for position, part in enumerate((accept_language or "").split(",")[:20]):

@@ -67,6 +67,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": TICK_SECONDS,
                 "options": {"expires": 55},
             },
+            "sweep-inbound": {  # issue 6: stored bounces whose task was lost
+                "task": "newsletter.sweep_inbound",
+                "schedule": 300.0,
+                "options": {"expires": 290},
+            },
             "purge-pending": {  # issue 3: expired double opt-in sign-ups
                 "task": "newsletter.purge_pending",
                 "schedule": 3600.0,

@@ -41,6 +41,32 @@ def send_test(address: str, language: str | None = None) -> dict[str, object]:
     return {"outcome": str(result.outcome), "code": result.code}
 
 
+# ---- Bounces and complaints (issue 6) ----
+
+
+@shared_task(name="newsletter.process_inbound")
+def process_inbound(inbound_id: int) -> str:
+    """Parse one stored inbound message (DSN, complaint, mailto unsubscribe) and apply it."""
+    from newsletter.bounces.processing import process_stored
+
+    with unit_of_work(session_factory()) as session:
+        return process_stored(session, get_settings(), inbound_id)
+
+
+@shared_task(name="newsletter.sweep_inbound")
+def sweep_inbound() -> int:
+    """Every few minutes: process stored messages whose task was lost (e.g. Redis restarted)."""
+    from newsletter.bounces.inbox import pending_ids
+    from newsletter.bounces.processing import process_stored
+
+    with unit_of_work(session_factory()) as session:
+        ids = pending_ids(session)
+    for inbound_id in ids:
+        with unit_of_work(session_factory()) as session:
+            process_stored(session, get_settings(), inbound_id)
+    return len(ids)
+
+
 # ---- Subscriber journey (issue 3) -------------------------------------------------------------
 @shared_task(name="newsletter.send_journey_email", bind=True, max_retries=10)
 def send_journey_email(self, kind: str, subscriber_id: int) -> str:  # type: ignore[no-untyped-def]
