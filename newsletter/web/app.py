@@ -11,16 +11,18 @@ from collections.abc import AsyncIterator, Iterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from newsletter import __version__
 from newsletter.broker import broker_transport_options
-from newsletter.config import Settings, get_settings
+from newsletter.config import PROJECT_ROOT, Settings, get_settings
 from newsletter.db import make_engine, make_session_factory
 from newsletter.health import broker_ok, database_ok
 from newsletter.rendering.environment import system_environment
 from newsletter.web.csrf import install_csrf
+from newsletter.web.journey_routes import router as journey_router
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(env=system_environment(settings.templates_dir))
 
     install_csrf(app, settings)
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    app.include_router(journey_router)  # issue 3: subscribe, confirm, preferences, unsubscribe
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
