@@ -112,6 +112,14 @@ class Settings(BaseSettings):
     languages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["en", "fr"])
     send_batch_size: int = Field(default=200, ge=1, le=10_000)
     templates_dir: Path = PROJECT_ROOT / "templates"
+    # ---- Sending engine (issue 4) ----
+    send_chunk_size: int = Field(default=25, ge=1, le=1_000)
+    send_retry_base_seconds: float = Field(default=60.0, gt=0)
+    send_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    send_retry_deadline_seconds: float = Field(default=86_400.0, gt=0)
+    send_claim_timeout_seconds: float = Field(default=300.0, gt=0)
+    send_auto_pause_error_rate: float = Field(default=0.25, gt=0, le=1)
+    send_auto_pause_min_attempts: int = Field(default=100, ge=1)
     # -- content: alerts, digest, events, feeds (issue 5) --
     alert_lists: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: {"press_release": "press-releases", "event": "events"}

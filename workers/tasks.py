@@ -5,15 +5,18 @@ Arguments are ids and plain values (JSON); the state lives in the database (inva
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 
 from celery import shared_task
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.campaigns.scheduling import due_campaign_ids
+import newsletter.models  # noqa: F401 - every mapper configured before the first query
+from newsletter.campaigns import maintenance, service
 from newsletter.config import get_settings
 from newsletter.db import make_engine, make_session_factory, unit_of_work, utcnow
+from newsletter.delivery import pipeline
 from newsletter.delivery.test_send import send_test_message
 
 log = logging.getLogger(__name__)
@@ -27,11 +30,16 @@ def session_factory() -> sessionmaker[Session]:
 
 @shared_task(name="newsletter.tick")
 def tick() -> list[int]:
-    """Once a minute: find the work whose time has come (scheduled campaigns, for now)."""
+    """Once a minute: start due campaigns, reclaim dead workers' claims, sweep due retries."""
     with unit_of_work(session_factory()) as session:
-        due = due_campaign_ids(session, utcnow())
-    log.info("tick: %d campaign(s) due", len(due))
-    return due
+        plan = maintenance.tick(session, get_settings(), utcnow())
+    for campaign_id in plan.due:
+        start_campaign.delay(campaign_id)
+    for campaign_id, count in plan.sweeps.items():
+        for _ in range(count):
+            send_sweep.delay(campaign_id)
+    log.info("tick: %d campaign(s) due, %d with work to sweep", len(plan.due), len(plan.sweeps))
+    return plan.due
 
 
 @shared_task(name="newsletter.send_test")
@@ -39,6 +47,47 @@ def send_test(address: str, language: str | None = None) -> dict[str, object]:
     """Send the test message through the configured transport and report the outcome."""
     result = send_test_message(get_settings(), address, language)
     return {"outcome": str(result.outcome), "code": result.code}
+
+
+# ---- Sending engine (issue 4) ----------------------------------------------------------------
+
+
+def enqueue_batches(batches: service.Batches) -> None:
+    """Fan out, one task per id range; call only after the snapshot committed (invariant 1)."""
+    for first_id, last_id in batches.ranges:
+        send_batch.delay(batches.campaign_id, first_id, last_id)
+
+
+@shared_task(name="newsletter.start_campaign")
+def start_campaign(campaign_id: int) -> int:
+    """Snapshot the recipients, commit, then enqueue the batches; returns how many."""
+    with unit_of_work(session_factory()) as session:
+        batches = service.start_campaign(session, campaign_id)
+    enqueue_batches(batches)
+    return len(batches.ranges)
+
+
+@shared_task(name="newsletter.resume_campaign")
+def resume_campaign(campaign_id: int) -> int:
+    """Resume a paused campaign and enqueue what is left."""
+    with unit_of_work(session_factory()) as session:
+        batches = service.resume_campaign(session, campaign_id)
+    enqueue_batches(batches)
+    return len(batches.ranges)
+
+
+@shared_task(name="newsletter.send_batch")
+def send_batch(campaign_id: int, first_id: int, last_id: int) -> dict[str, object]:
+    """Claim and send one batch of a campaign (routed to the ``send`` queue)."""
+    report = pipeline.send_batch(session_factory(), get_settings(), campaign_id, first_id, last_id)
+    return dataclasses.asdict(report)
+
+
+@shared_task(name="newsletter.send_sweep")
+def send_sweep(campaign_id: int) -> dict[str, object]:
+    """Send what is due in a campaign (retries, reclaimed rows), for up to a minute."""
+    report = pipeline.sweep(session_factory(), get_settings(), campaign_id)
+    return dataclasses.asdict(report)
 
 
 # ---- Bounces and complaints (issue 6) ----

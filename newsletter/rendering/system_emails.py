@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cssutils.util
 from jinja2 import TemplateNotFound
 from premailer import Premailer
 
@@ -23,6 +24,18 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+
+
+def _never_fetch(url: str) -> tuple[None, str]:
+    """cssutils' fetcher for ``@import``: nothing is fetched, the import is empty.
+
+    premailer's ``allow_network=False`` only covers ``<link>``; cssutils would still fetch an
+    ``@import`` URL inside ``<style>``, letting a staff template make a worker fetch a URL.
+    """
+    return None, ""
+
+
+cssutils.util._defaultFetcher = _never_fetch  # process-wide: the service never fetches CSS
 
 
 def inline_css(html: str) -> str:

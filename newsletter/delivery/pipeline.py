@@ -1,0 +1,317 @@
+"""Send one batch: claim, compose once per variant, then per chunk re-check, send, record.
+
+The hot path (invariant 5): composing happens once per (language, time zone) variant and is
+cached for the batch; per message only `personalise` (byte substitution) and the SMTP
+transaction run. One SMTP connection serves the whole batch.
+
+Per chunk of ``SEND_CHUNK_SIZE`` messages, one transaction records the previous chunk's outcomes,
+reads the campaign's status back (pause/cancel take effect here, on every worker) and re-checks
+that the next chunk's recipients are still subscribed and not suppressed (invariant 7). A crash
+can therefore re-send at most one chunk, never a batch (invariant 3).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsletter.campaigns.models import Campaign, CampaignStatus
+from newsletter.campaigns.recipients import still_sendable
+from newsletter.campaigns.service import finish_if_done, load_campaign, pause_campaign
+from newsletter.config import Settings
+from newsletter.db import unit_of_work, utcnow
+from newsletter.delivery import claims
+from newsletter.delivery.claims import Claimed
+from newsletter.delivery.mailers import Mailer, make_mailer
+from newsletter.delivery.outcomes import Outcome, SendResult
+from newsletter.delivery.recording import Attempt, CampaignState, record_chunk
+from newsletter.rendering.compose import ComposeError, compose_variant, variant_key
+from newsletter.rendering.headers import HeaderInjection
+from newsletter.rendering.mime import ComposedVariant, Recipient, personalise
+from newsletter.subscribers.models import Subscriber
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 30.0
+NOT_SUBSCRIBED = "not sent: unsubscribed or suppressed before sending"
+
+
+class Throttle(Protocol):
+    """Waits until one more message may leave for ``domain`` (see `delivery.throttle`)."""
+
+    def acquire(self, domain: str) -> None: ...
+
+
+class NoThrottle:
+    def acquire(self, domain: str) -> None:
+        return None
+
+
+@dataclass
+class BatchReport:
+    """What one batch did; returned by the task (visible in Celery results and logs)."""
+
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    skipped: int = 0
+    released: int = 0
+    stopped: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Work:
+    claimed: Claimed
+    recipient: Recipient
+
+
+_COMPOSED: OrderedDict[tuple[object, ...], ComposedVariant] = OrderedDict()
+_COMPOSED_MAX = 32
+
+
+class _Variants:
+    """Composes each variant the first time a recipient needs it, then reuses it.
+
+    Kept per process across batches (a worker sends many batches of one campaign), keyed by
+    everything that shapes the message, so an edited campaign is composed afresh.
+    """
+
+    def __init__(self, settings: Settings, campaign: Campaign) -> None:
+        self.settings, self.campaign = settings, campaign
+        content = tuple(
+            (v.language, v.subject, v.preheader, v.body_markdown)
+            for v in sorted(campaign.variants, key=lambda v: v.language)
+        )
+        posts = tuple((link.post_id, link.post.updated_at) for link in campaign.posts)
+        self.identity = (campaign.id, campaign.template_name, content, posts)
+
+    def get(self, language: str, timezone: str | None) -> ComposedVariant:
+        key = (*self.identity, variant_key(self.campaign, language, timezone))
+        found = _COMPOSED.get(key)
+        if found is None:
+            found = compose_variant(self.settings, self.campaign, *key[-1])
+            _COMPOSED[key] = found
+            while len(_COMPOSED) > _COMPOSED_MAX:
+                _COMPOSED.popitem(last=False)
+        return found
+
+
+def _load_work(session: Session, claimed: list[Claimed], org_timezone: str) -> list[_Work]:
+    rows = session.execute(
+        select(
+            Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.public_id,
+            Subscriber.timezone,
+        ).where(Subscriber.id.in_([item.subscriber_id for item in claimed]))
+    ).all()  # fmt: skip
+    people = {row[0]: row for row in rows}
+    work = []
+    for item in claimed:
+        _, address, name, public_id, timezone = people[item.subscriber_id]
+        recipient = Recipient(item.id, address, name or "", public_id, timezone or org_timezone)
+        work.append(_Work(item, recipient))
+    return work
+
+
+def _chunks(work: list[_Work], size: int) -> Iterator[list[_Work]]:
+    for start in range(0, len(work), size):
+        yield work[start : start + size]
+
+
+def _send_one(
+    settings: Settings, variants: _Variants, mailer: Mailer, throttle: Throttle, item: _Work
+) -> Attempt:
+    recipient = item.recipient
+    variant = variants.get(item.claimed.language, recipient.timezone)
+    try:
+        message = personalise(settings, variant, recipient)
+    except HeaderInjection as exc:
+        refused = SendResult(Outcome.FAILED, None, str(exc), reason="refused before sending")
+        return Attempt(item.claimed, recipient.address, refused, note="refused locally")
+    throttle.acquire(recipient.address.rpartition("@")[2].lower())
+    result = mailer.send(message.envelope_from, [recipient.address], message.data)
+    return Attempt(item.claimed, recipient.address, result, message.message_id)
+
+
+def _should_stop(
+    settings: Settings, session: Session, campaign_id: int, state: CampaignState
+) -> str:
+    if state.status is not CampaignStatus.SENDING:
+        return str(state.status)
+    if (
+        state.attempted >= settings.send_auto_pause_min_attempts
+        and state.error_rate > settings.send_auto_pause_error_rate
+    ):
+        reason = f"auto-paused: error rate {state.error_rate:.0%} over {state.attempted} attempts"
+        pause_campaign(session, campaign_id, reason)
+        log.warning("campaign %s %s", campaign_id, reason)
+        return "paused"
+    return ""
+
+
+def send_batch(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    campaign_id: int,
+    first_id: int,
+    last_id: int,
+    *,
+    mailer: Mailer | None = None,
+    throttle: Throttle | None = None,
+    worker: str | None = None,
+) -> BatchReport:
+    """Claim and send the due deliveries of ``campaign_id`` with ids in [first_id, last_id]."""
+    worker = worker or claims.worker_id()
+    throttle = throttle or NoThrottle()
+    report = BatchReport()
+    with unit_of_work(factory) as session:
+        campaign = load_campaign(session, campaign_id)
+        if campaign.status is not CampaignStatus.SENDING:
+            report.stopped = str(campaign.status)
+            return report
+        claimed = claims.claim(
+            session, campaign_id, first_id, last_id, worker, utcnow(), settings.send_batch_size
+        )
+        work = _load_work(session, claimed, settings.org_timezone) if claimed else []
+    report.claimed = len(work)
+    if not work:
+        return report
+    log.info("campaign %s: batch %s-%s claimed %d", campaign_id, first_id, last_id, len(work))
+    pending = list(_chunks(work, settings.send_chunk_size))
+    variants = _Variants(settings, campaign)
+    try:
+        with mailer or make_mailer(settings) as active_mailer:
+            _run(
+                factory,
+                settings,
+                campaign,
+                pending,
+                variants,
+                active_mailer,
+                throttle,
+                report,
+                worker,
+            )
+    finally:
+        leftover = [item.claimed.id for chunk in pending for item in chunk]
+        if leftover:  # an exception or a stop: give back what was not sent
+            _release(factory, campaign_id, leftover, report)
+    with unit_of_work(factory) as session:
+        finish_if_done(session, campaign_id)
+    return report
+
+
+def _run(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    campaign: Campaign,
+    pending: list[list[_Work]],
+    variants: _Variants,
+    mailer: Mailer,
+    throttle: Throttle,
+    report: BatchReport,
+    worker: str,
+) -> None:
+    """The chunk loop; ``pending`` shrinks as chunks are recorded (the caller releases the rest)."""
+    last_heartbeat = time.monotonic()
+    with unit_of_work(factory) as session:
+        first = [item.claimed.subscriber_id for item in pending[0]]
+        sendable = still_sendable(session, campaign.id, first)
+    while pending:
+        chunk = pending[0]
+        try:
+            attempts = [
+                _send_one(settings, variants, mailer, throttle, item)
+                if item.claimed.subscriber_id in sendable
+                else Attempt(item.claimed, item.recipient.address, None, note=NOT_SUBSCRIBED)
+                for item in chunk
+            ]
+        except ComposeError as exc:
+            with unit_of_work(factory) as session:
+                pause_campaign(session, campaign.id, f"cannot compose: {exc}"[:200])
+            report.stopped = "paused"
+            log.error("campaign %s paused: cannot compose (%s)", campaign.id, exc)
+            return
+        now = utcnow()
+        with unit_of_work(factory) as session:
+            state = record_chunk(session, settings, campaign, attempts, now)
+            pending.pop(0)
+            _count(report, attempts)
+            report.stopped = _should_stop(settings, session, campaign.id, state)
+            if report.stopped or not pending:
+                return
+            sendable = still_sendable(
+                session, campaign.id, [i.claimed.subscriber_id for i in pending[0]]
+            )
+            if time.monotonic() - last_heartbeat > _heartbeat_seconds(settings):
+                ids = [item.claimed.id for rest in pending for item in rest]
+                claims.heartbeat(session, ids, worker, now)
+                last_heartbeat = time.monotonic()
+
+
+def _heartbeat_seconds(settings: Settings) -> float:
+    """Refresh claims well before the tick could take them for a dead worker's."""
+    return min(HEARTBEAT_SECONDS, settings.send_claim_timeout_seconds / 3)
+
+
+def _count(report: BatchReport, attempts: list[Attempt]) -> None:
+    for attempt in attempts:
+        if attempt.result is None:
+            report.skipped += 1
+        elif attempt.result.outcome is Outcome.SENT:
+            report.sent += 1
+        elif attempt.result.outcome is Outcome.DEFERRED:
+            report.deferred += 1
+        else:
+            report.failed += 1
+
+
+def _release(
+    factory: sessionmaker[Session], campaign_id: int, ids: list[int], report: BatchReport
+) -> None:
+    with unit_of_work(factory) as session:
+        status = session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
+        cancelled = status == CampaignStatus.CANCELLED
+        claims.release(session, ids, cancelled=cancelled, now=utcnow(), campaign_id=campaign_id)
+    report.released = len(ids)
+    log.info("campaign %s: %d claim(s) released (%s)", campaign_id, len(ids), status)
+
+
+ALL_IDS = (0, 2**62)
+
+
+def sweep(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    campaign_id: int,
+    *,
+    max_seconds: float = 50.0,
+    mailer: Mailer | None = None,
+    throttle: Throttle | None = None,
+) -> BatchReport:
+    """Send whatever is due in the campaign, batch after batch, for up to ``max_seconds``.
+
+    The beat tick enqueues a sweep for each sending campaign with due work: retries whose
+    backoff has passed, claims taken back from dead workers, and queued rows whose batch
+    task was lost with the broker (a Redis restart). Claims make a sweep and a batch task
+    racing for the same rows harmless.
+    """
+    total = BatchReport()
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline:
+        report = send_batch(
+            factory, settings, campaign_id, *ALL_IDS, mailer=mailer, throttle=throttle
+        )
+        for name in ("claimed", "sent", "deferred", "failed", "skipped", "released"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        total.stopped = report.stopped
+        if report.stopped or report.claimed < settings.send_batch_size:
+            break
+    return total

@@ -1,0 +1,137 @@
+"""Recording what became of a chunk of messages: one bulk UPDATE, one counter UPDATE.
+
+Invariants 2, 3 and 6: every claimed row leaves ``sending`` for a status that follows only from
+its `SendResult` (classified in `outcomes`): sent; deferred with exponential backoff until the
+retry deadline, then failed; bounced for a 5xx (with a bounce event, and a suppression for an
+address that does not exist); skipped when the person left or was suppressed meanwhile.
+
+The campaign's counters move by the chunk's deltas in the same transaction, and the UPDATE
+returns the campaign's status: that is how a worker learns of a pause or cancel (invariant 7).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from newsletter.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from newsletter.config import Settings
+from newsletter.delivery.claims import Claimed
+from newsletter.delivery.outcomes import Outcome, SendResult
+from newsletter.delivery.smtp_bounces import record_smtp_rejection
+
+_COUNTER = {
+    DeliveryStatus.SENT: "sent_count",
+    DeliveryStatus.DEFERRED: "deferred_count",
+    DeliveryStatus.FAILED: "failed_count",
+    DeliveryStatus.BOUNCED: "bounced_count",
+    DeliveryStatus.SKIPPED: "skipped_count",
+}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One row of a chunk: the claim, the address it went to, and what happened."""
+
+    claimed: Claimed
+    address: str
+    result: SendResult | None  # None: not sent (skipped)
+    message_id: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CampaignState:
+    status: CampaignStatus
+    sent: int
+    deferred: int
+    failed: int
+    bounced: int
+
+    @property
+    def error_rate(self) -> float:
+        attempted = self.sent + self.deferred + self.failed + self.bounced
+        return (self.deferred + self.failed + self.bounced) / attempted if attempted else 0.0
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.deferred + self.failed + self.bounced
+
+
+def backoff_seconds(settings: Settings, attempts: int) -> float:
+    """Exponential: base, 2 x base, 4 x base, ... capped at the maximum."""
+    exponent = min(max(attempts - 1, 0), 30)
+    return min(settings.send_retry_base_seconds * 2**exponent, settings.send_retry_max_seconds)
+
+
+def _values(
+    settings: Settings, attempt: Attempt, started_at: dt.datetime | None, now: dt.datetime
+) -> dict[str, object]:
+    values: dict[str, object] = {
+        "id": attempt.claimed.id,
+        "claimed_at": None,
+        "claimed_by": None,
+        "updated_at": now,
+        "next_attempt_at": None,
+    }
+    result = attempt.result
+    if result is None:
+        return values | {"status": DeliveryStatus.SKIPPED, "last_reply": attempt.note[:500]}
+    values |= {"last_reply_code": result.code, "last_reply": result.reply[:500]}
+    if attempt.message_id:
+        values["message_id"] = attempt.message_id
+    if result.outcome is Outcome.SENT:
+        return values | {"status": DeliveryStatus.SENT, "sent_at": now}
+    if result.outcome is Outcome.FAILED:
+        status = DeliveryStatus.FAILED if attempt.note else DeliveryStatus.BOUNCED
+        return values | {"status": status}
+    retry_at = now + dt.timedelta(seconds=backoff_seconds(settings, attempt.claimed.attempts))
+    deadline = (started_at or now) + dt.timedelta(seconds=settings.send_retry_deadline_seconds)
+    if retry_at > deadline:
+        reply = f"retry deadline passed; last reply: {result.reply}"[:500]
+        return values | {"status": DeliveryStatus.FAILED, "last_reply": reply}
+    return values | {"status": DeliveryStatus.DEFERRED, "next_attempt_at": retry_at}
+
+
+def record_chunk(
+    session: Session,
+    settings: Settings,
+    campaign: Campaign,
+    attempts: list[Attempt],
+    now: dt.datetime,
+) -> CampaignState:
+    """Write the chunk's outcomes and counters; return the campaign's state after them."""
+    rows = [_values(settings, attempt, campaign.started_at, now) for attempt in attempts]
+    if rows:
+        session.execute(update(Delivery), rows)
+    for attempt, row in zip(attempts, rows, strict=True):
+        if row["status"] == DeliveryStatus.BOUNCED and attempt.result is not None:
+            record_smtp_rejection(
+                session,
+                settings,
+                delivery_id=attempt.claimed.id,
+                address=attempt.address,
+                result=attempt.result,
+                attempt_number=attempt.claimed.attempts,
+                now=now,
+            )
+    deltas = Counter(_COUNTER[row["status"]] for row in rows)  # type: ignore[index]
+    counters = {name: getattr(Campaign, name) + count for name, count in deltas.items()}
+    state = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id)
+        .values(**counters, updated_at=now)
+        .returning(
+            Campaign.status,
+            Campaign.sent_count,
+            Campaign.deferred_count,
+            Campaign.failed_count,
+            Campaign.bounced_count,
+        ),
+        execution_options={"synchronize_session": False},
+    ).one()
+    return CampaignState(CampaignStatus(state[0]), *state[1:])

@@ -1,0 +1,198 @@
+"""Compose a campaign once per variant, personalise it per recipient by cheap substitution.
+
+Invariant 5: template render, premailer and the text alternative happen once per language
+variant (and per reader time zone only when the campaign shows an event time). The result is a
+`ComposedVariant`: the constant headers already folded and encoded, and each body part split
+into byte segments around per-recipient placeholders. `personalise` then only joins bytes,
+quoted-printable-encodes them (C code in ``binascii``) and adds the per-recipient headers (see
+`newsletter.rendering.mime`). No ``EmailMessage`` is built per recipient.
+
+Template context (documented for template authors, README "Writing campaign templates"):
+``org`` (name, base_url), ``language``, ``campaign`` (name, public_id, kind), ``variant``
+(subject, preheader, body_html: sanitised HTML, body_text), ``posts`` (list of
+`newsletter.content.views.PostView`), ``recipient`` (name, greeting, unsubscribe_url,
+preferences_url: placeholders filled per recipient; print them as they are, do not test or
+filter them).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from typing import Any
+
+from jinja2 import TemplateError, TemplateNotFound
+from markupsafe import Markup
+
+from newsletter.campaigns.models import Campaign, CampaignVariant
+from newsletter.config import Settings
+from newsletter.content.views import has_event, post_view
+from newsletter.i18n import using_language
+from newsletter.rendering.markdown import markdown_to_safe_html
+from newsletter.rendering.mime import (
+    PLACEHOLDERS,
+    ComposedVariant,
+    Recipient,
+    build_variant,
+    personalise,
+)
+from newsletter.rendering.sandbox import RenderLimitExceeded, render_bounded, staff_environment
+from newsletter.rendering.system_emails import inline_css
+
+__all__ = [
+    "ComposeError",
+    "ComposedVariant",
+    "Preview",
+    "Recipient",
+    "compose_variant",
+    "personalise",
+    "preview",
+    "variant_key",
+]
+
+
+class ComposeError(ValueError):
+    """The campaign cannot be composed (missing template, runaway template, ...); for staff."""
+
+
+def _localised(filename: str, language: str) -> str:
+    base, _, ext = filename.rpartition(".")
+    return f"{base}.{language}.{ext}"
+
+
+def pick_variant(campaign: Campaign, language: str, default_language: str) -> CampaignVariant:
+    """The campaign's variant in ``language``, else in the default language, else any."""
+    by_language = {variant.language: variant for variant in campaign.variants}
+    found = by_language.get(language) or by_language.get(default_language)
+    if found is None:
+        if not by_language:
+            raise ComposeError(f"campaign {campaign.id} has no content in any language")
+        found = by_language[sorted(by_language)[0]]
+    return found
+
+
+def variant_key(campaign: Campaign, language: str, timezone: str | None) -> tuple[str, str | None]:
+    """What one composition is shared by: the language, plus the zone only for event times."""
+    posts = [link.post for link in campaign.posts]
+    return (language, timezone if has_event(posts) else None)
+
+
+def _context(
+    settings: Settings,
+    campaign: Campaign,
+    variant: CampaignVariant,
+    timezone: str | None,
+    sentinels: Mapping[str, str],
+) -> dict[str, Any]:
+    posts = [link.post for link in campaign.posts]
+    return {
+        "org": {"name": settings.org_name, "base_url": settings.base_url},
+        "org_name": settings.org_name,
+        "language": variant.language,
+        "campaign": {"name": campaign.name, "public_id": campaign.public_id, "kind": campaign.kind},
+        "variant": {
+            "subject": variant.subject,
+            "preheader": variant.preheader,
+            "body_html": Markup(markdown_to_safe_html(variant.body_markdown)),  # noqa: S704
+            "body_text": variant.body_markdown,
+        },
+        "posts": [
+            post_view(
+                post, variant.language, settings.default_language, timezone, settings=settings
+            )
+            for post in posts
+        ],
+        "recipient": dict(sentinels),
+    }
+
+
+def _render(settings: Settings, template_name: str, language: str, context: dict[str, Any]) -> dict:
+    environment = staff_environment(settings.templates_dir)
+    parts: dict[str, str] = {}
+    for filename in ("subject.txt", "body.txt", "body.html"):
+        names = [
+            f"email/{template_name}/{_localised(filename, language)}",
+            f"email/{template_name}/{filename}",
+        ]
+        try:
+            template = environment.select_template(names)
+            with using_language(language):
+                parts[filename] = render_bounded(template, context)
+        except TemplateNotFound:
+            raise ComposeError(f"template {template_name!r} has no {filename}") from None
+        except RenderLimitExceeded as exc:
+            raise ComposeError(f"template {template_name!r}, {filename}: {exc}") from None
+        except TemplateError as exc:
+            raise ComposeError(f"template {template_name!r}, {filename}: {exc}") from None
+    return parts
+
+
+def compose_variant(
+    settings: Settings, campaign: Campaign, language: str, timezone: str | None = None
+) -> ComposedVariant:
+    """Render, inline and encode one variant; the expensive step, done once per variant."""
+    variant = pick_variant(campaign, language, settings.default_language)
+    nonce = secrets.token_hex(6)
+    sentinels = {key: f"NLP{nonce}{key}Z" for key in PLACEHOLDERS}
+    context = _context(settings, campaign, variant, timezone, sentinels)
+    parts = _render(settings, campaign.template_name, variant.language, context)
+    subject = " ".join(parts["subject.txt"].split())
+    if f"NLP{nonce}" in subject:
+        raise ComposeError("the subject cannot contain per-recipient fields")
+    try:
+        html = inline_css(parts["body.html"])
+    except Exception as exc:  # premailer/lxml/cssutils raise many types; all mean "bad HTML/CSS"
+        raise ComposeError(f"cannot inline the CSS of the HTML part: {exc}") from None
+    return build_variant(
+        settings,
+        campaign,
+        language=variant.language,
+        timezone=timezone,
+        subject=subject,
+        text=parts["body.txt"],
+        html=html,
+        sentinel_pattern=re.compile(f"NLP{nonce}({'|'.join(PLACEHOLDERS)})Z".encode()),
+    )
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What staff see before sending: the message as one recipient would get it."""
+
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str]
+    envelope_from: str
+    raw: bytes
+
+
+SAMPLE_RECIPIENT = Recipient(
+    delivery_id=0, address="sample@example.org", name="Alex Example", public_id="sample"
+)
+
+
+def preview(
+    settings: Settings,
+    campaign: Campaign,
+    language: str,
+    recipient: Recipient | None = None,
+) -> Preview:
+    """Compose ``campaign`` in ``language`` for ``recipient`` (or a sample reader)."""
+    recipient = recipient or SAMPLE_RECIPIENT
+    composed = compose_variant(settings, campaign, language, recipient.timezone)
+    message = personalise(settings, composed, recipient)
+    parsed = message_from_bytes(message.data, policy=policy.default)
+    text_part = parsed.get_body(("plain",))
+    html_part = parsed.get_body(("html",))
+    return Preview(
+        subject=str(parsed["Subject"]),
+        text=text_part.get_content() if text_part else "",
+        html=html_part.get_content() if html_part else "",
+        headers={name: str(value) for name, value in parsed.items()},
+        envelope_from=message.envelope_from,
+        raw=message.data,
+    )
