@@ -27,6 +27,7 @@ from newsletter.content.service import (
     visible_from,
 )
 from newsletter.content.views import kind_label
+from newsletter.i18n import gettext
 
 log = logging.getLogger(__name__)
 TEMPLATE = "alert"
@@ -63,7 +64,9 @@ def create_alert(
     variants = {}
     for language in settings.languages:
         text = translation_for(post, language, settings.default_language)
-        subject = f"{kind_label(post.kind, language)}: {text.title}"
+        subject = gettext(
+            "%(kind)s: %(title)s", language, kind=kind_label(post.kind, language), title=text.title
+        )
         variants[language] = VariantText(subject=subject, preheader=text.summary)
     default = translation_for(post, settings.default_language, settings.default_language)
     return create_once(

@@ -168,7 +168,9 @@ def preview_digest(
         public_id="preview",
         posts=[CampaignPost(post=post, position=i) for i, post in enumerate(posts)],
         variants=[
-            CampaignVariant(language=lang, subject=text.subject, preheader=text.preheader)
+            CampaignVariant(
+                language=lang, subject=text.subject, preheader=text.preheader, body_markdown=""
+            )
             for lang, text in variants.items()
         ],
     )

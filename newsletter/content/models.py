@@ -52,11 +52,16 @@ class Post(Base):
 
     alert_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
+    # Loaded with the post (selectin): a campaign's posts are read by workers after the
+    # session that loaded them is gone, so nothing about a post may be lazy.
     translations: Mapped[list[PostTranslation]] = relationship(
-        back_populates="post", cascade="all, delete-orphan"
+        back_populates="post", cascade="all, delete-orphan", lazy="selectin"
     )
     downloads: Mapped[list[PostDownload]] = relationship(
-        back_populates="post", cascade="all, delete-orphan", order_by="PostDownload.position"
+        back_populates="post",
+        cascade="all, delete-orphan",
+        order_by="PostDownload.position",
+        lazy="selectin",
     )
 
 

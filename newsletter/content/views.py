@@ -146,9 +146,9 @@ def post_view(
         published_label=format_date(published, "long", locale=language) if published else "",
         is_fallback=is_fallback,
         fallback_note=gettext(
-            "This text is not yet available in your language; here it is in %(language)s.",
+            "This text is not yet available in your language; here it is in %(other)s.",
             language,
-            language=gettext(LANGUAGE_NAMES.get(shown, shown), language),
+            other=gettext(LANGUAGE_NAMES.get(shown, shown), language),
         )
         if is_fallback
         else "",
