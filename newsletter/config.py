@@ -144,6 +144,39 @@ class Settings(BaseSettings):
             "webinar": "event",
         }
     )
+    smtp_fallback_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    smtp_rate_per_second: float = Field(default=0.0, ge=0)
+    smtp_rate_per_hour: float = Field(default=0.0, ge=0)
+    smtp_domain_rate_per_second: float = Field(default=0.0, ge=0)
+    dkim_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_private_key_path: Path | None = None
+
+    @model_validator(mode="after")
+    def _dkim_complete_and_readable(self) -> Settings:
+        dkim = (self.dkim_domain, self.dkim_selector, self.dkim_private_key_path)
+        if any(dkim) and not all(dkim):
+            raise ValueError(
+                "DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_PATH go together: set all three"
+            )
+        if self.dkim_private_key_path is not None:
+            from newsletter.delivery.dkim_signing import DkimKeyError, load_key
+
+            try:
+                load_key(self.dkim_private_key_path)
+            except DkimKeyError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+    @field_validator("smtp_fallback_urls", mode="before")
+    @classmethod
+    def _split_fallback_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        for url in value if isinstance(value, list) else []:
+            SmtpTarget.from_url(url)
+        return value
+
     # ---- Subscriber journey (issue 3): sign-up, double opt-in, privacy, anti-abuse ----
     consent_text_version: str = Field(default="2026-11", min_length=1, max_length=50)
     consent_ip: Literal["drop", "truncate", "full"] = "truncate"
@@ -171,8 +204,24 @@ class Settings(BaseSettings):
     inbound_complaint_local_parts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["fbl", "complaints", "abuse"]
     )
+    imap_url: str | None = None
+    imap_processed_folder: str = "Processed"
+    imap_ca_file: Path | None = None
+    imap_poll_seconds: float = Field(default=60.0, ge=10, le=86400)
+    ses_sns_topic_arns: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    postmark_webhook_username: str | None = None
+    postmark_webhook_password: str | None = None
+    sendgrid_webhook_public_key: str | None = None
+    mailgun_webhook_signing_key: str | None = None
 
-    @field_validator("inbound_complaint_local_parts", mode="before")
+    @field_validator("imap_url")
+    @classmethod
+    def _imap_url_tls(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("imaps://", "imap+starttls://")):
+            raise ValueError("must be imaps://user:password@host:993/INBOX or imap+starttls://")
+        return value or None
+
+    @field_validator("inbound_complaint_local_parts", "ses_sns_topic_arns", mode="before")
     @classmethod
     def _split_local_parts(cls, value: object) -> object:
         if isinstance(value, str) and not value.lstrip().startswith("["):

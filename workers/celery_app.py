@@ -72,6 +72,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": 300.0,
                 "options": {"expires": 290},
             },
+            "poll-bounce-mailbox": {  # issue 6: only does work when IMAP_URL is set
+                "task": "newsletter.poll_bounce_mailbox",
+                "schedule": settings.imap_poll_seconds,
+                "options": {"expires": max(settings.imap_poll_seconds - 5, 5)},
+            },
             "purge-pending": {  # issue 3: expired double opt-in sign-ups
                 "task": "newsletter.purge_pending",
                 "schedule": 3600.0,

@@ -116,6 +116,14 @@ def sweep_inbound() -> int:
     return len(ids)
 
 
+@shared_task(name="newsletter.poll_bounce_mailbox")
+def poll_bounce_mailbox() -> int:
+    """Fetch new messages from the IMAP bounce mailbox (IMAP_URL); each is processed once."""
+    from newsletter.bounces.mailbox import poll_mailbox
+
+    return poll_mailbox(get_settings(), session_factory(), process_inbound.delay)
+
+
 # ---- Subscriber journey (issue 3) -------------------------------------------------------------
 @shared_task(name="newsletter.send_journey_email", bind=True, max_retries=10)
 def send_journey_email(self, kind: str, subscriber_id: int) -> str:  # type: ignore[no-untyped-def]

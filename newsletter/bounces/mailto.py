@@ -9,19 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from newsletter import links
 from newsletter.config import Settings
-from newsletter.db import utcnow
-from newsletter.subscribers import status as subscriber_status
-from newsletter.subscribers.models import (
-    Subscriber,
-    SubscriberStatus,
-    Subscription,
-    SubscriptionStatus,
-)
+from newsletter.subscribers import service as subscriber_service
 from newsletter.tokens import InvalidToken
 
 log = logging.getLogger(__name__)
@@ -47,24 +39,8 @@ def unsubscribe_by_mail(session: Session, settings: Settings, token: str) -> int
         scope = links.parse_unsubscribe_token(settings, token)
     except InvalidToken:
         return None
-    subscriber = session.scalar(
-        select(Subscriber).where(Subscriber.public_id == scope.subscriber_public_id)
-    )
+    subscriber = subscriber_service.unsubscribe(session, scope, REASON, "person")
     if subscriber is None:
         return None
-    query = update(Subscription).where(
-        Subscription.subscriber_id == subscriber.id,
-        Subscription.status == SubscriptionStatus.ACTIVE,
-    )
-    if scope.list_id is not None:
-        query = query.where(Subscription.list_id == scope.list_id)
-    session.execute(query.values(status=SubscriptionStatus.UNSUBSCRIBED, updated_at=utcnow()))
-    if scope.list_id is None and subscriber.status in {
-        SubscriberStatus.ACTIVE,
-        SubscriberStatus.PENDING,
-    }:
-        subscriber_status.change_status(
-            session, subscriber, SubscriberStatus.UNSUBSCRIBED, REASON, actor="person"
-        )
     log.info("subscriber %s unsubscribed by mail (list %s)", subscriber.id, scope.list_id)
     return subscriber.id

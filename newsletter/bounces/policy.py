@@ -45,6 +45,8 @@ from newsletter.bounces.warnings import raise_warning
 from newsletter.campaigns.models import Campaign, Delivery, DeliveryStatus
 from newsletter.config import Settings, get_settings
 from newsletter.db import utcnow
+from newsletter.links import UnsubscribeScope
+from newsletter.subscribers import service as subscriber_service
 from newsletter.subscribers import status as subscriber_status
 from newsletter.subscribers.addresses import InvalidAddress, address_hash, normalise_address
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, SuppressionReason
@@ -119,20 +121,22 @@ def _soft(ctx: Context) -> None:
         _suppress(ctx, SuppressionReason.SOFT_BOUNCES)
 
 
-def _complaint(ctx: Context) -> None:
+def _unsubscribe_everything(ctx: Context, reason: str) -> None:
+    """Through the subscriber journey's one unsubscribe path (it keeps a stronger status)."""
     if ctx.subscriber is not None:
-        subscriber_status.end_all_subscriptions(ctx.session, ctx.subscriber)
-    _set_status(
-        ctx, SubscriberStatus.COMPLAINED, f"complaint ({ctx.event.source})", over_bounced=True
-    )
+        scope = UnsubscribeScope(ctx.subscriber.public_id)
+        subscriber_service.unsubscribe(ctx.session, scope, reason, "bounces")
+
+
+def _complaint(ctx: Context) -> None:
+    reason = f"complaint ({ctx.event.source})"
+    _set_status(ctx, SubscriberStatus.COMPLAINED, reason, over_bounced=True)
+    _unsubscribe_everything(ctx, reason)
     _suppress(ctx, SuppressionReason.COMPLAINT)
 
 
 def _unsubscribe(ctx: Context) -> None:
-    if ctx.subscriber is not None:
-        subscriber_status.end_all_subscriptions(ctx.session, ctx.subscriber)
-    reason = f"unsubscribed through {ctx.event.source}"
-    _set_status(ctx, SubscriberStatus.UNSUBSCRIBED, reason, over_bounced=False)
+    _unsubscribe_everything(ctx, f"unsubscribed through {ctx.event.source}")
 
 
 def _sender_problem(ctx: Context) -> None:

@@ -101,6 +101,11 @@ class SmtpMailer(Mailer):
     def where(self) -> str:
         return f"{self.target.host}:{self.target.port}"
 
+    @property
+    def is_down(self) -> bool:
+        """True while a failed connect (or TLS, AUTH) is being backed off: nothing was sent."""
+        return self._down is not None and time.monotonic() < self._down[0]
+
     def open(self) -> None:
         self._down = None
         if not self._connected():

@@ -17,7 +17,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,9 +28,10 @@ from newsletter.config import Settings
 from newsletter.db import unit_of_work, utcnow
 from newsletter.delivery import claims
 from newsletter.delivery.claims import Claimed
-from newsletter.delivery.mailers import Mailer, make_mailer
+from newsletter.delivery.mailers import Mailer
 from newsletter.delivery.outcomes import Outcome, SendResult
 from newsletter.delivery.recording import Attempt, CampaignState, record_chunk
+from newsletter.delivery.relays import make_campaign_mailer
 from newsletter.rendering.compose import ComposeError, compose_variant, variant_key
 from newsletter.rendering.headers import HeaderInjection
 from newsletter.rendering.mime import ComposedVariant, Recipient, personalise
@@ -40,17 +40,6 @@ from newsletter.subscribers.models import Subscriber
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 30.0
 NOT_SUBSCRIBED = "not sent: unsubscribed or suppressed before sending"
-
-
-class Throttle(Protocol):
-    """Waits until one more message may leave for ``domain`` (see `delivery.throttle`)."""
-
-    def acquire(self, domain: str) -> None: ...
-
-
-class NoThrottle:
-    def acquire(self, domain: str) -> None:
-        return None
 
 
 @dataclass
@@ -125,9 +114,7 @@ def _chunks(work: list[_Work], size: int) -> Iterator[list[_Work]]:
         yield work[start : start + size]
 
 
-def _send_one(
-    settings: Settings, variants: _Variants, mailer: Mailer, throttle: Throttle, item: _Work
-) -> Attempt:
+def _send_one(settings: Settings, variants: _Variants, mailer: Mailer, item: _Work) -> Attempt:
     recipient = item.recipient
     variant = variants.get(item.claimed.language, recipient.timezone)
     try:
@@ -135,7 +122,6 @@ def _send_one(
     except HeaderInjection as exc:
         refused = SendResult(Outcome.FAILED, None, str(exc), reason="refused before sending")
         return Attempt(item.claimed, recipient.address, refused, note="refused locally")
-    throttle.acquire(recipient.address.rpartition("@")[2].lower())
     result = mailer.send(message.envelope_from, [recipient.address], message.data)
     return Attempt(item.claimed, recipient.address, result, message.message_id)
 
@@ -164,12 +150,10 @@ def send_batch(
     last_id: int,
     *,
     mailer: Mailer | None = None,
-    throttle: Throttle | None = None,
     worker: str | None = None,
 ) -> BatchReport:
     """Claim and send the due deliveries of ``campaign_id`` with ids in [first_id, last_id]."""
     worker = worker or claims.worker_id()
-    throttle = throttle or NoThrottle()
     report = BatchReport()
     with unit_of_work(factory) as session:
         campaign = load_campaign(session, campaign_id)
@@ -187,7 +171,7 @@ def send_batch(
     pending = list(_chunks(work, settings.send_chunk_size))
     variants = _Variants(settings, campaign)
     try:
-        with mailer or make_mailer(settings) as active_mailer:
+        with mailer or make_campaign_mailer(settings) as active_mailer:
             _run(
                 factory,
                 settings,
@@ -195,7 +179,6 @@ def send_batch(
                 pending,
                 variants,
                 active_mailer,
-                throttle,
                 report,
                 worker,
             )
@@ -215,7 +198,6 @@ def _run(
     pending: list[list[_Work]],
     variants: _Variants,
     mailer: Mailer,
-    throttle: Throttle,
     report: BatchReport,
     worker: str,
 ) -> None:
@@ -228,7 +210,7 @@ def _run(
         chunk = pending[0]
         try:
             attempts = [
-                _send_one(settings, variants, mailer, throttle, item)
+                _send_one(settings, variants, mailer, item)
                 if item.claimed.subscriber_id in sendable
                 else Attempt(item.claimed, item.recipient.address, None, note=NOT_SUBSCRIBED)
                 for item in chunk
@@ -294,7 +276,6 @@ def sweep(
     *,
     max_seconds: float = 50.0,
     mailer: Mailer | None = None,
-    throttle: Throttle | None = None,
 ) -> BatchReport:
     """Send whatever is due in the campaign, batch after batch, for up to ``max_seconds``.
 
@@ -306,9 +287,7 @@ def sweep(
     total = BatchReport()
     deadline = time.monotonic() + max_seconds
     while time.monotonic() < deadline:
-        report = send_batch(
-            factory, settings, campaign_id, *ALL_IDS, mailer=mailer, throttle=throttle
-        )
+        report = send_batch(factory, settings, campaign_id, *ALL_IDS, mailer=mailer)
         for name in ("claimed", "sent", "deferred", "failed", "skipped", "released"):
             setattr(total, name, getattr(total, name) + getattr(report, name))
         total.stopped = report.stopped

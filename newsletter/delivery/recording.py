@@ -73,8 +73,7 @@ def _values(
 ) -> dict[str, object]:
     values: dict[str, object] = {
         "id": attempt.claimed.id,
-        "claimed_at": None,
-        "claimed_by": None,
+        "claimed_at": None,  # claimed_by stays: which worker sent it, for the record
         "updated_at": now,
         "next_attempt_at": None,
     }

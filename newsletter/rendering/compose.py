@@ -17,6 +17,7 @@ filter them).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ from markupsafe import Markup
 from newsletter.campaigns.models import Campaign, CampaignVariant
 from newsletter.config import Settings
 from newsletter.content.views import has_event, post_view
+from newsletter.delivery.dkim_signing import dkim_signer
 from newsletter.i18n import using_language
 from newsletter.rendering.markdown import markdown_to_safe_html
 from newsletter.rendering.mime import (
@@ -146,7 +148,7 @@ def compose_variant(
         html = inline_css(parts["body.html"])
     except Exception as exc:  # premailer/lxml/cssutils raise many types; all mean "bad HTML/CSS"
         raise ComposeError(f"cannot inline the CSS of the HTML part: {exc}") from None
-    return build_variant(
+    composed = build_variant(
         settings,
         campaign,
         language=variant.language,
@@ -156,6 +158,12 @@ def compose_variant(
         html=html,
         sentinel_pattern=re.compile(f"NLP{nonce}({'|'.join(PLACEHOLDERS)})Z".encode()),
     )
+    if settings.dkim_private_key_path is not None:
+        signer = dkim_signer(
+            settings.dkim_domain or "", settings.dkim_selector or "", settings.dkim_private_key_path
+        )
+        composed = dataclasses.replace(composed, signer=signer)
+    return composed
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from newsletter.health import broker_ok, database_ok
 from newsletter.rendering.environment import system_environment
 from newsletter.web.csrf import install_csrf
 from newsletter.web.journey_routes import router as journey_router
+from newsletter.web.webhooks import router as webhooks_router
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_csrf(app, settings)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     app.include_router(journey_router)  # issue 3: subscribe, confirm, preferences, unsubscribe
+    app.include_router(webhooks_router)  # issue 6: provider bounce/complaint webhooks
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
