@@ -3,7 +3,10 @@
 - ``live_server``: call it with a FastAPI app; it serves the app with uvicorn on a free
   loopback port in a thread and returns the base URL. Stopped after the test.
 - ``browser``: Debian's headless Chromium driven by Playwright (never a downloaded browser),
-  one per test session. Tests open their own page: ``page = browser.new_page()``.
+  one per test module. Tests open their own page: ``page = browser.new_page()``.
+  Module, not session, scope: Playwright's sync API keeps an asyncio loop running in the main
+  thread while it is open, and every later ``anyio``/``asyncio`` test in the run would fail
+  with "Cannot run the event loop while another loop is running".
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def live_server() -> Iterator[Callable[[Any], str]]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not shutil.which("chromium") and not shutil.which(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
