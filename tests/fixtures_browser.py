@@ -3,10 +3,9 @@
 - ``live_server``: call it with a FastAPI app; it serves the app with uvicorn on a free
   loopback port in a thread and returns the base URL. Stopped after the test.
 - ``browser``: Debian's headless Chromium driven by Playwright (never a downloaded browser),
-  one per test module. Tests open their own page: ``page = browser.new_page()``.
-  Module, not session, scope: Playwright's sync API keeps an asyncio loop running in the main
-  thread while it is open, and every later ``anyio``/``asyncio`` test in the run would fail
-  with "Cannot run the event loop while another loop is running".
+  one per test module: while it is open, Playwright's sync API keeps an asyncio loop running
+  in the main thread, which breaks any later test that runs a loop itself (TestClient,
+  ``asyncio.run``). Tests open their own page: ``page = browser.new_page()``.
 """
 
 from __future__ import annotations

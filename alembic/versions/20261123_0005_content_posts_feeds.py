@@ -1,7 +1,7 @@
 """Content: post download links, feed polling state, per-post alert switch (issue 5).
 
 Revision ID: 0005
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-23 17:35:59.174586
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

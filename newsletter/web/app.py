@@ -86,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(archive_router)
 
+    from newsletter.web.admin import install_staff_console
+
+    install_staff_console(app)  # issue 7: /admin pages and /api/v1
     return app
 
 

@@ -110,6 +110,21 @@ async def subscribe_embed(request: Request, background: BackgroundTasks) -> Resp
     return _answer_page(request, answer, fields)
 
 
+@router.get("/subscribe/embed.html")
+def embed_snippet(request: Request) -> Response:
+    """The copy-paste HTML snippet for the coalition's website, filled in for this install.
+
+    ``?lang=fr`` gives the French form. Served as text so staff can copy it as is.
+    """
+    settings = settings_of(request)
+    language = page_language(request)
+    context = _form_context(request, language)
+    response = render(request, "public/embed_snippet.html", language, base_url=settings.base_url,
+                      **context)
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    return response
+
+
 def _invalid_link(request: Request, error: InvalidToken) -> Response:
     language = page_language(request)
     with using_language(language):
