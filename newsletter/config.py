@@ -189,6 +189,14 @@ class Settings(BaseSettings):
     postmark_webhook_password: str | None = None
     sendgrid_webhook_public_key: str | None = None
     mailgun_webhook_signing_key: str | None = None
+    # ---- Staff console (issue 7) ----
+    staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    staff_session_idle_minutes: int = Field(default=120, ge=5, le=24 * 60)
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    login_ip_attempts_per_hour: int = Field(default=60, ge=1, le=100_000)
+    audit_ip: Literal["drop", "truncate", "full"] = "truncate"
+    import_max_rows: int = Field(default=200_000, ge=1, le=10_000_000)
 
     @field_validator("imap_url")
     @classmethod

@@ -20,7 +20,15 @@ from newsletter.campaigns.models import (
 )
 from newsletter.content.models import Post, PostKind, PostTranslation
 from newsletter.db import Base
-from newsletter.staff.models import ApiToken, AuditLogEntry, StaffRole, StaffUser
+from newsletter.imports.models import ImportJob, ImportStatus
+from newsletter.staff.models import (
+    ApiToken,
+    AuditLogEntry,
+    EmailTemplateVersion,
+    StaffRole,
+    StaffSession,
+    StaffUser,
+)
 from newsletter.subscribers.models import (
     MailingList,
     MailingListTranslation,
@@ -46,6 +54,9 @@ __all__ = [
     "CampaignVariant",
     "Delivery",
     "DeliveryStatus",
+    "EmailTemplateVersion",
+    "ImportJob",
+    "ImportStatus",
     "InboundMessage",
     "InboundStatus",
     "MailingList",
@@ -54,6 +65,7 @@ __all__ = [
     "PostKind",
     "PostTranslation",
     "StaffRole",
+    "StaffSession",
     "StaffUser",
     "StaffWarning",
     "StaffWarningKind",

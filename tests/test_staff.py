@@ -8,17 +8,21 @@ from sqlalchemy.orm import Session
 
 from newsletter.models import StaffRole
 from newsletter.staff.models import AuditLogEntry
-from newsletter.staff.passwords import hash_password, verify_password
+from newsletter.staff.passwords import _scrypt_hash, hash_password, needs_rehash, verify_password
 from newsletter.staff.service import StaffError, create_staff_user
 
 
 def test_password_hash_verifies_only_the_right_password() -> None:
     stored = hash_password("correct horse battery staple")
-    assert stored.startswith("scrypt$")
+    assert stored.startswith("$argon2id$")
     assert "correct horse" not in stored
     assert verify_password("correct horse battery staple", stored)
     assert not verify_password("wrong horse battery staple", stored)
     assert not verify_password("anything", "md5$garbage")
+    assert not verify_password("anything", "$argon2id$garbage")
+    legacy = _scrypt_hash("correct horse battery staple")
+    assert verify_password("correct horse battery staple", legacy) and needs_rehash(legacy)
+    assert not needs_rehash(stored)
 
 
 def test_creating_staff_records_an_audit_entry_and_refuses_duplicates(db_session: Session) -> None:

@@ -145,3 +145,23 @@ def purge_pending() -> int:
 
     with unit_of_work(session_factory()) as session:
         return purge_expired_pending(session, get_settings())
+
+
+# ---- Staff console (issue 7) ----
+
+
+@shared_task(name="newsletter.staff_password_reset")
+def staff_password_reset(staff_user_id: int, language: str) -> bool:
+    """Mail a password-reset link to a staff account (enqueued by the reset page)."""
+    from newsletter.staff.reset import send_reset_email
+
+    with unit_of_work(session_factory()) as session:
+        return send_reset_email(session, get_settings(), staff_user_id, language)
+
+
+@shared_task(name="newsletter.import_subscribers")
+def import_subscribers(job_id: int) -> None:
+    """Run a CSV import (streamed, batched; progress committed after every batch)."""
+    from newsletter.imports.csv_import import run_import
+
+    run_import(session_factory(), get_settings(), job_id)

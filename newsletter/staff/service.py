@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.staff.models import AuditLogEntry, StaffRole, StaffUser
+from newsletter.staff import audit
+from newsletter.staff.models import StaffRole, StaffUser
 from newsletter.staff.passwords import MIN_PASSWORD_LENGTH, hash_password
+from newsletter.staff.sessions import close_all_sessions
 from newsletter.subscribers.addresses import normalise_address
 
 
@@ -15,7 +17,13 @@ class StaffError(ValueError):
 
 
 def create_staff_user(
-    session: Session, *, email: str, name: str, password: str, role: StaffRole, actor: str = "cli"
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: StaffRole,
+    actor: str | audit.Actor = "cli",
 ) -> StaffUser:
     address = normalise_address(email).lower()  # sign-in names are case-insensitive
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -27,13 +35,47 @@ def create_staff_user(
     )
     session.add(user)
     session.flush()
-    session.add(
-        AuditLogEntry(
-            actor_type=actor,
-            action="staff.create",
-            object_type="staff_user",
-            object_id=str(user.id),
-            detail={"role": role.value},
-        )
+    who = actor if isinstance(actor, audit.Actor) else audit.Actor(actor)
+    audit.record(
+        session,
+        who,
+        "staff.create",
+        object_type="staff_user",
+        object_id=user.id,
+        detail={"role": role.value},
     )
     return user
+
+
+def update_staff_user(
+    session: Session,
+    user: StaffUser,
+    actor: audit.Actor,
+    *,
+    role: StaffRole | None = None,
+    is_active: bool | None = None,
+    unlock: bool = False,
+) -> None:
+    """Change a colleague's role or access; disabling ends their sessions at once."""
+    changes: dict[str, object] = {}
+    if role is not None and role != user.role:
+        changes["role"] = role.value
+        user.role = role
+    if is_active is not None and is_active != user.is_active:
+        changes["is_active"] = is_active
+        user.is_active = is_active
+        if not is_active:
+            close_all_sessions(session, user.id)
+    if unlock and user.locked_until is not None:
+        changes["unlocked"] = True
+        user.locked_until = None
+        user.failed_logins = 0
+    if changes:
+        audit.record(
+            session,
+            actor,
+            "staff.update",
+            object_type="staff_user",
+            object_id=user.id,
+            detail=changes,
+        )

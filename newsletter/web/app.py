@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request, "web/public/home.html", {"org_name": settings.org_name, "language": "en"}
         )
 
+    from newsletter.web.admin import install_staff_console
+
+    install_staff_console(app)  # issue 7: /admin pages and /api/v1
     return app
 
 

@@ -1,0 +1,1 @@
+"""CSV import of subscribers (streamed, batched) and CSV export of a filtered set."""

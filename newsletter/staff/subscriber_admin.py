@@ -1,0 +1,128 @@
+"""What staff may do to a subscriber, each action audited (invariant 10).
+
+Status changes and suppressions go through ``subscribers.status`` and the journey's own
+``unsubscribe``/``erase``; this module only adds the staff semantics (reason, actor, audit)
+and the list edits a supporter cannot make for themselves (private lists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.bounces.models import BounceEvent
+from newsletter.campaigns.models import Campaign, Delivery
+from newsletter.links import UnsubscribeScope
+from newsletter.staff import audit
+from newsletter.subscribers import data_rights, service
+from newsletter.subscribers.models import (
+    MailingList,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    SuppressionReason,
+)
+from newsletter.subscribers.status import change_status, end_all_subscriptions, suppress_address
+
+
+@dataclass(frozen=True)
+class History:
+    subscriber: Subscriber
+    subscriptions: list[tuple[Subscription, MailingList]]
+    deliveries: list[tuple[Delivery, Campaign]]
+    bounces: list[BounceEvent]
+
+
+def history(db: Session, subscriber: Subscriber, limit: int = 50) -> History:
+    subscriptions = db.execute(
+        select(Subscription, MailingList)
+        .join(MailingList, MailingList.id == Subscription.list_id)
+        .where(Subscription.subscriber_id == subscriber.id)
+        .order_by(MailingList.slug)
+    ).all()
+    deliveries = db.execute(
+        select(Delivery, Campaign)
+        .join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.subscriber_id == subscriber.id)
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    ).all()
+    bounces = db.scalars(
+        select(BounceEvent)
+        .where(BounceEvent.subscriber_id == subscriber.id)
+        .order_by(BounceEvent.id.desc())
+        .limit(limit)
+    ).all()
+    return History(
+        subscriber,
+        [(s, m) for s, m in subscriptions],
+        [(d, c) for d, c in deliveries],
+        list(bounces),
+    )
+
+
+def edit(
+    db: Session,
+    subscriber: Subscriber,
+    actor: audit.Actor,
+    *,
+    name: str,
+    language: str,
+    timezone: str | None,
+    list_ids: set[int],
+) -> None:
+    """Correct a subscriber's details and lists (a staff member acting on a request)."""
+    subscriber.name = " ".join(name.split())[:200]
+    subscriber.language = language
+    subscriber.timezone = timezone or None
+    current = {
+        s.list_id: s
+        for s in db.scalars(select(Subscription).where(Subscription.subscriber_id == subscriber.id))
+    }
+    valid = set(db.scalars(select(MailingList.id).where(MailingList.id.in_(list_ids))))
+    for list_id, subscription in current.items():
+        wanted = list_id in valid
+        subscription.status = (
+            SubscriptionStatus.ACTIVE if wanted else SubscriptionStatus.UNSUBSCRIBED
+        )
+    for list_id in valid - set(current):
+        db.add(Subscription(subscriber_id=subscriber.id, list_id=list_id))
+    audit.record(
+        db,
+        actor,
+        "subscriber.edit",
+        object_type="subscriber",
+        object_id=subscriber.id,
+        detail={"lists": sorted(valid), "language": language},
+    )
+
+
+def unsubscribe(db: Session, subscriber: Subscriber, actor: audit.Actor) -> None:
+    """Unsubscribe from everything on the person's behalf (they asked staff to)."""
+    scope = UnsubscribeScope(subscriber.public_id)
+    service.unsubscribe(db, scope, "unsubscribed by staff on request", actor.label)
+    audit.record(
+        db, actor, "subscriber.unsubscribe", object_type="subscriber", object_id=subscriber.id
+    )
+
+
+def suppress(db: Session, subscriber: Subscriber, actor: audit.Actor) -> None:
+    """Never mail this address again (staff decision), and end every subscription."""
+    suppress_address(db, subscriber.email, SuppressionReason.STAFF, source=actor.label)
+    end_all_subscriptions(db, subscriber)
+    if subscriber.status != SubscriberStatus.ERASED:
+        change_status(
+            db, subscriber, SubscriberStatus.REMOVED, "suppressed by staff", actor=actor.label
+        )
+    audit.record(
+        db, actor, "subscriber.suppress", object_type="subscriber", object_id=subscriber.id
+    )
+
+
+def erase(db: Session, subscriber: Subscriber, actor: audit.Actor) -> None:
+    """Erase the person's data (the journey's erasure), recorded without their address."""
+    data_rights.erase(db, subscriber, actor=actor.label)
+    audit.record(db, actor, "subscriber.erase", object_type="subscriber", object_id=subscriber.id)
