@@ -20,6 +20,7 @@ from newsletter.bounces.warnings import raise_warning
 from newsletter.campaigns.models import Delivery, DeliveryStatus
 from newsletter.config import Settings, get_settings
 from newsletter.db import utcnow
+from newsletter.i18n import gettext as _
 from newsletter.staff.models import AuditLogEntry
 from newsletter.subscribers import status as subscriber_status
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Suppression
@@ -158,7 +159,7 @@ def suppressed_addresses(
 
 
 class LiftRefused(ValueError):
-    """The suppression cannot be lifted; the text says why, for the staff member."""
+    """The suppression cannot be lifted; the text (translated) says why, for the staff member."""
 
 
 def lift_suppression(
@@ -178,12 +179,12 @@ def lift_suppression(
     """
     reason = " ".join(reason.split())
     if len(reason) < 3:
-        raise LiftRefused("a reason is required to lift a suppression")
+        raise LiftRefused(_("Please give a reason for lifting this suppression."))
     suppression = session.get(Suppression, suppression_id)
     if suppression is None:
-        raise LiftRefused("no such suppression")
+        raise LiftRefused(_("This suppression does not exist (it may have been lifted already)."))
     if suppression.reason == "erased":
-        raise LiftRefused("an erased person's suppression cannot be lifted")
+        raise LiftRefused(_("This person asked to be erased; their suppression cannot be lifted."))
     subscriber = session.scalar(
         select(Subscriber).where(Subscriber.email_hash == suppression.address_hash)
     )
@@ -217,3 +218,17 @@ def _restore(session: Session, subscriber: Subscriber, reason: str) -> None:
         subscriber_status.change_status(
             session, subscriber, to, f"suppression lifted: {reason}", actor="staff"
         )
+
+
+def events_needing_review(
+    session: Session, *, limit: int = 100, offset: int = 0
+) -> list[BounceEvent]:
+    """Bounce events nobody could attribute or classify, newest first (staff decide)."""
+    query = (
+        select(BounceEvent)
+        .where(BounceEvent.needs_review.is_(True))
+        .order_by(BounceEvent.received_at.desc(), BounceEvent.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(session.scalars(query))

@@ -12,10 +12,12 @@ from newsletter.bounces.policy import record_bounce
 from newsletter.bounces.visibility import (
     LiftRefused,
     campaign_rates,
+    events_needing_review,
     lift_suppression,
     suppressed_addresses,
 )
 from newsletter.bounces.warnings import open_warnings, resolve_warning
+from newsletter.i18n import using_language
 from newsletter.staff.models import AuditLogEntry
 from newsletter.subscribers.models import SubscriberStatus, SuppressionReason
 from newsletter.subscribers.status import is_suppressed, suppress_address
@@ -78,7 +80,20 @@ def test_suppression_list_shows_reasons_and_lifting_is_audited(any_db_session, s
     assert "back@example.org" not in str(entry.detail)
 
 
-def test_an_erasure_suppression_cannot_be_lifted(any_db_session) -> None:
+def test_an_erasure_suppression_cannot_be_lifted_and_the_refusal_is_translated(
+    any_db_session,
+) -> None:
     suppression = suppress_address(any_db_session, "gone@example.net", SuppressionReason.ERASED)
-    with pytest.raises(LiftRefused):
+    with pytest.raises(LiftRefused, match="asked to be erased"):
         lift_suppression(any_db_session, suppression.id, reason="mistake, please")
+    with using_language("fr"), pytest.raises(LiftRefused, match="demandé l’effacement"):
+        lift_suppression(any_db_session, suppression.id, reason="mistake, please")
+
+
+def test_unattributable_events_are_listed_for_review(any_db_session, settings) -> None:
+    record_bounce(
+        any_db_session, source="t", source_event_id="lost", kind=BounceKind.HARD,
+        diagnostic="550 5.1.1", settings=settings,
+    )  # fmt: skip
+    [event] = events_needing_review(any_db_session)
+    assert event.source_event_id == "lost"
