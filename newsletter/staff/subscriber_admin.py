@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from newsletter.bounces.models import BounceEvent
 from newsletter.campaigns.models import Campaign, Delivery
+from newsletter.db import utcnow
 from newsletter.links import UnsubscribeScope
 from newsletter.staff import audit
 from newsletter.subscribers import data_rights, service
+from newsletter.subscribers.addresses import InvalidAddress, address_hash, normalise_address
 from newsletter.subscribers.models import (
     MailingList,
     Subscriber,
@@ -25,7 +27,12 @@ from newsletter.subscribers.models import (
     SubscriptionStatus,
     SuppressionReason,
 )
-from newsletter.subscribers.status import change_status, end_all_subscriptions, suppress_address
+from newsletter.subscribers.status import (
+    change_status,
+    end_all_subscriptions,
+    is_suppressed,
+    suppress_address,
+)
 
 
 @dataclass(frozen=True)
@@ -126,3 +133,66 @@ def erase(db: Session, subscriber: Subscriber, actor: audit.Actor) -> None:
     """Erase the person's data (the journey's erasure), recorded without their address."""
     data_rights.erase(db, subscriber, actor=actor.label)
     audit.record(db, actor, "subscriber.erase", object_type="subscriber", object_id=subscriber.id)
+
+
+class SubscriberRefused(ValueError):
+    """The subscriber cannot be added or changed; ``conflict`` when the address is taken."""
+
+    def __init__(self, message: str, *, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.conflict = conflict
+
+
+def lists_by_slug(db: Session, slugs: list[str]) -> list[MailingList]:
+    found = list(db.scalars(select(MailingList).where(MailingList.slug.in_(slugs))))
+    if len(found) != len(set(slugs)):
+        raise SubscriberRefused("unknown list")
+    return found
+
+
+def add_subscriber(
+    db: Session,
+    actor: audit.Actor,
+    *,
+    email: str,
+    name: str,
+    language: str,
+    list_slugs: list[str],
+    consent_basis: str,
+) -> Subscriber:
+    """Add one person on staff's word (a CRM sync, a paper form): active at once, with the
+    consent basis recorded. Suppressed addresses are refused, whatever the caller says."""
+    try:
+        address = normalise_address(email)
+    except InvalidAddress as exc:
+        raise SubscriberRefused(f"invalid address: {exc}") from None
+    if is_suppressed(db, address):
+        raise SubscriberRefused("this address is suppressed", conflict=True)
+    if db.scalar(select(Subscriber.id).where(Subscriber.email_hash == address_hash(address))):
+        raise SubscriberRefused("this address is already a subscriber", conflict=True)
+    lists = lists_by_slug(db, list_slugs)
+    now = utcnow()
+    subscriber = Subscriber(
+        email=address,
+        email_hash=address_hash(address),
+        name=" ".join(name.split())[:200],
+        language=language,
+        status=SubscriberStatus.PENDING,
+        consent_at=now,
+        consent_source=f"{actor.label}: {' '.join(consent_basis.split())}"[:100],
+    )
+    db.add(subscriber)
+    db.flush()
+    change_status(db, subscriber, SubscriberStatus.ACTIVE, "added by staff", actor=actor.label)
+    for mailing_list in lists:
+        db.add(Subscription(subscriber_id=subscriber.id, list_id=mailing_list.id))
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "subscriber.create",
+        object_type="subscriber",
+        object_id=subscriber.id,
+        detail={"lists": sorted(list_slugs)},
+    )
+    return subscriber

@@ -12,8 +12,22 @@ STATIC_DIR = PROJECT_ROOT / "static" / "admin"
 
 def install_staff_console(app: FastAPI) -> None:
     """Every staff router, plus the console's stylesheet (the CSP forbids inline styles)."""
-    from newsletter.web.admin import account, auth, dashboard, imports, lists, subscribers
+    from newsletter.web.admin import (
+        account,
+        auth,
+        campaigns,
+        dashboard,
+        imports,
+        lists,
+        subscribers,
+        tokens,
+    )
+    from newsletter.web.api import content as api_content
+    from newsletter.web.api import lists as api_lists
+    from newsletter.web.api import subscribers as api_subscribers
 
-    for module in (auth, account, dashboard, subscribers, lists, imports):
+    for module in (auth, account, dashboard, subscribers, lists, imports, tokens, campaigns):
         app.include_router(module.router, include_in_schema=False)
+    for module in (api_subscribers, api_lists, api_content):
+        app.include_router(module.router)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")

@@ -1,0 +1,209 @@
+"""What staff do with campaigns that the sending engine does not: compose a draft, edit it,
+duplicate it, preview it as a given subscriber, send a test, read its progress.
+
+Starting, scheduling, pausing, resuming and cancelling are the engine's
+(``newsletter.campaigns.service``); previews are its ``compose.preview``. This module builds
+the Campaign rows the engine reads (variants per language, lists, posts, template name).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.campaigns.models import (
+    Campaign,
+    CampaignKind,
+    CampaignPost,
+    CampaignStatus,
+    CampaignVariant,
+)
+from newsletter.config import Settings
+from newsletter.content.models import Post
+from newsletter.db import utcnow
+from newsletter.delivery.mailers import make_mailer
+from newsletter.delivery.outcomes import SendResult
+from newsletter.rendering.compose import Preview, preview
+from newsletter.rendering.mime import Recipient
+from newsletter.staff import audit
+from newsletter.subscribers.addresses import normalise_address
+from newsletter.subscribers.models import MailingList, Subscriber
+
+EDITABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED})
+
+
+class CampaignRefused(ValueError):
+    """The campaign cannot be saved or acted on; the text says why, for staff."""
+
+
+@dataclass(frozen=True)
+class VariantInput:
+    language: str
+    subject: str
+    preheader: str = ""
+    body_markdown: str = ""
+
+
+@dataclass(frozen=True)
+class CampaignInput:
+    name: str
+    template_name: str
+    list_ids: list[int]
+    post_ids: list[int]
+    variants: list[VariantInput]
+    kind: CampaignKind = CampaignKind.NEWSLETTER
+
+
+def available_templates(settings: Settings) -> list[str]:
+    """Campaign template kinds shipped in ``templates/email`` (a folder with a body.html)."""
+    root = settings.templates_dir / "email"
+    system = {"_base", "test", "confirm", "welcome", "already", "staff_password_reset"}
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and p.name not in system and (p / "body.html").exists()
+    )
+
+
+def save_campaign(
+    db: Session,
+    settings: Settings,
+    actor: audit.Actor,
+    data: CampaignInput,
+    campaign: Campaign | None = None,
+) -> Campaign:
+    """Create a draft (``campaign`` None) or rewrite a draft/scheduled campaign's content."""
+    name = " ".join(data.name.split())[:200]
+    if not name:
+        raise CampaignRefused("Give the campaign a name.")
+    if data.template_name not in available_templates(settings):
+        raise CampaignRefused("Choose one of the templates.")
+    variants = [v for v in data.variants if v.subject.strip()]
+    if not variants:
+        raise CampaignRefused("Write a subject in at least one language.")
+    if any(v.language not in settings.languages for v in variants):
+        raise CampaignRefused("Choose one of the offered languages.")
+    if any("\r" in v.subject or "\n" in v.subject for v in variants):
+        raise CampaignRefused("A subject is one line.")
+    lists = list(db.scalars(select(MailingList).where(MailingList.id.in_(data.list_ids))))
+    if not lists:
+        raise CampaignRefused("Choose at least one list.")
+    posts = {p.id: p for p in db.scalars(select(Post).where(Post.id.in_(data.post_ids)))}
+    created = campaign is None
+    if campaign is None:
+        campaign = Campaign(kind=data.kind, name=name, created_by_id=actor.id)
+        db.add(campaign)
+    elif campaign.status not in EDITABLE:
+        raise CampaignRefused("Only a draft or scheduled campaign can be changed.")
+    campaign.name, campaign.template_name, campaign.lists = name, data.template_name, lists
+    campaign.posts = []
+    db.flush()  # old (campaign, post) rows go before the new ones with the same keys
+    campaign.posts = [
+        CampaignPost(post_id=pid, position=i) for i, pid in enumerate(data.post_ids) if pid in posts
+    ]
+    wanted = {v.language: v for v in variants}
+    for variant in list(campaign.variants):
+        if variant.language not in wanted:
+            campaign.variants.remove(variant)
+    have = {v.language: v for v in campaign.variants}
+    for language, v in wanted.items():
+        variant = have.get(language)
+        if variant is None:
+            variant = CampaignVariant(language=language, subject="")
+            campaign.variants.append(variant)
+        variant.subject = " ".join(v.subject.split())[:300]
+        variant.preheader = " ".join(v.preheader.split())[:300]
+        variant.body_markdown = v.body_markdown[:100_000]
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "campaign.create" if created else "campaign.update",
+        object_type="campaign",
+        object_id=campaign.id,
+        detail={"lists": sorted(m.id for m in lists), "posts": data.post_ids[:50]},
+    )
+    return campaign
+
+
+def duplicate(db: Session, actor: audit.Actor, source: Campaign) -> Campaign:
+    """A new draft with the same content, lists, posts and template (a past campaign reused)."""
+    copy = Campaign(
+        kind=source.kind if source.kind != CampaignKind.TEST else CampaignKind.NEWSLETTER,
+        name=f"{source.name} (copy)"[:200],
+        template_name=source.template_name,
+        created_by_id=actor.id,
+        lists=list(source.lists),
+        posts=[CampaignPost(post_id=p.post_id, position=p.position) for p in source.posts],
+        variants=[
+            CampaignVariant(
+                language=v.language,
+                subject=v.subject,
+                preheader=v.preheader,
+                body_markdown=v.body_markdown,
+            )
+            for v in source.variants
+        ],
+    )
+    db.add(copy)
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "campaign.duplicate",
+        object_type="campaign",
+        object_id=copy.id,
+        detail={"source": source.id},
+    )
+    return copy
+
+
+def preview_as(
+    settings: Settings, campaign: Campaign, language: str, subscriber: Subscriber | None
+) -> Preview:
+    """The message exactly as ``subscriber`` would get it (or a sample reader), via the engine."""
+    recipient = None
+    if subscriber is not None:
+        recipient = Recipient(
+            delivery_id=0,
+            address=subscriber.email,
+            name=subscriber.name,
+            public_id=subscriber.public_id,
+            timezone=subscriber.timezone,
+        )
+    return preview(settings, campaign, language, recipient)
+
+
+def send_test(settings: Settings, campaign: Campaign, language: str, address: str) -> SendResult:
+    """One message to ``address`` through the configured transport, as a sample reader sees it."""
+    target = normalise_address(address)
+    recipient = Recipient(delivery_id=0, address=target, name="", public_id="test-send")
+    message = preview(settings, campaign, language, recipient)
+    with make_mailer(settings) as mailer:
+        return mailer.send(message.envelope_from, [target], message.raw)
+
+
+def local_to_utc(settings: Settings, local: str) -> dt.datetime:
+    """``2026-12-01T09:30`` in the organisation's time zone, as an aware UTC time."""
+    try:
+        naive = dt.datetime.fromisoformat(local)
+    except ValueError:
+        raise CampaignRefused("Give a date and time.") from None
+    if naive.tzinfo is not None:
+        raise CampaignRefused("Give a local date and time.")
+    moment = naive.replace(tzinfo=ZoneInfo(settings.org_timezone)).astimezone(dt.UTC)
+    if moment <= utcnow():
+        raise CampaignRefused("That time has passed.")
+    return moment
+
+
+def send_rate_per_minute(campaign: Campaign, now: dt.datetime | None = None) -> float:
+    if campaign.started_at is None or not campaign.sent_count:
+        return 0.0
+    end = campaign.finished_at or now or utcnow()
+    minutes = max((end - campaign.started_at).total_seconds() / 60, 1 / 60)
+    return campaign.sent_count / minutes

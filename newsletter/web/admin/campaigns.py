@@ -1,0 +1,350 @@
+"""Campaign pages: compose, preview (as a subscriber, per language, HTML and text), test-send,
+schedule in the organisation's time zone, send, live progress, pause/resume/cancel, duplicate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from starlette.datastructures import FormData
+
+from newsletter.campaigns import service
+from newsletter.campaigns.models import Campaign, CampaignStatus
+from newsletter.config import Settings
+from newsletter.content.models import Post
+from newsletter.db import after_commit
+from newsletter.delivery.outcomes import Outcome
+from newsletter.rendering.compose import ComposeError
+from newsletter.rendering.headers import HeaderInjection
+from newsletter.staff import audit
+from newsletter.staff import campaign_admin as ca
+from newsletter.subscribers.addresses import InvalidAddress
+from newsletter.subscribers.models import MailingList, Subscriber
+from newsletter.web.admin.deps import Staff, editor, viewer
+from newsletter.web.admin.rendering import redirect, render, translated
+from newsletter.web.admin.tasks import enqueue
+from newsletter.web.csrf import require_csrf
+
+router = APIRouter()
+CSRF = [Depends(require_csrf)]
+LIVE = (CampaignStatus.SENDING, CampaignStatus.SCHEDULED)
+PREVIEW_CSP = (
+    "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+)
+
+
+def _campaign(staff: Staff, campaign_id: int) -> Campaign:
+    campaign = staff.db.get(Campaign, campaign_id)
+    if campaign is None:
+        raise HTTPException(404)
+    return campaign
+
+
+@router.get("/admin/campaigns", response_class=HTMLResponse)
+def campaign_index(request: Request, staff: Annotated[Staff, Depends(viewer)]) -> Response:
+    campaigns = staff.db.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(100)).all()
+    return render(
+        request, "campaigns.html", {"campaigns": campaigns, "can_edit": staff.can(editor.min_role)}
+    )
+
+
+def _form(
+    request: Request, staff: Staff, campaign: Campaign | None, error: str = "", status: int = 200
+) -> Response:
+    settings: Settings = request.app.state.settings
+    posts = staff.db.scalars(select(Post).order_by(Post.id.desc()).limit(50)).all()
+    return render(
+        request,
+        "campaign_form.html",
+        {
+            "c": campaign,
+            "error": error,
+            "languages": settings.languages,
+            "templates": ca.available_templates(settings),
+            "lists": staff.db.scalars(select(MailingList).order_by(MailingList.slug)).all(),
+            "posts": posts,
+            "variants": {v.language: v for v in campaign.variants} if campaign else {},
+            "chosen_lists": {m.id for m in campaign.lists} if campaign else set(),
+            "chosen_posts": {p.post_id for p in campaign.posts} if campaign else set(),
+        },
+        status,
+    )
+
+
+def _input(settings: Settings, form: FormData) -> ca.CampaignInput:
+    def ids(name: str) -> list[int]:
+        return [int(v) for v in form.getlist(name) if isinstance(v, str) and v.isdigit()]
+
+    return ca.CampaignInput(
+        name=str(form.get("name", "")),
+        template_name=str(form.get("template_name", "")),
+        list_ids=ids("lists"),
+        post_ids=ids("posts"),
+        variants=[
+            ca.VariantInput(
+                lang,
+                str(form.get(f"subject_{lang}", "")),
+                str(form.get(f"preheader_{lang}", "")),
+                str(form.get(f"body_{lang}", "")),
+            )
+            for lang in settings.languages
+        ],
+    )
+
+
+@router.get("/admin/campaigns/new", response_class=HTMLResponse)
+def campaign_new(request: Request, staff: Annotated[Staff, Depends(editor)]) -> Response:
+    return _form(request, staff, None)
+
+
+@router.get("/admin/campaigns/{campaign_id}/edit", response_class=HTMLResponse)
+def campaign_edit(
+    request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
+) -> Response:
+    return _form(request, staff, _campaign(staff, campaign_id))
+
+
+@router.post("/admin/campaigns/{campaign_id}/edit", dependencies=CSRF)
+async def campaign_save(
+    request: Request, campaign_id: str, staff: Annotated[Staff, Depends(editor)]
+) -> Response:
+    """``campaign_id`` "new" creates a draft; a number rewrites that draft."""
+    settings: Settings = request.app.state.settings
+    campaign = None
+    if campaign_id != "new":
+        campaign = _campaign(staff, int(campaign_id)) if campaign_id.isdigit() else None
+        if campaign is None:
+            raise HTTPException(404)
+    data = _input(settings, await request.form())
+    try:
+        saved = ca.save_campaign(staff.db, settings, staff.actor, data, campaign)
+    except ca.CampaignRefused as exc:
+        staff.db.rollback()
+        return _form(request, staff, campaign, translated(request, str(exc)), 400)
+    staff.db.commit()
+    return redirect(f"/admin/campaigns/{saved.id}?notice=saved")
+
+
+@router.get("/admin/campaigns/{campaign_id}", response_class=HTMLResponse)
+def campaign_page(
+    request: Request, campaign_id: int, staff: Annotated[Staff, Depends(viewer)], error: str = ""
+) -> Response:
+    settings: Settings = request.app.state.settings
+    campaign = _campaign(staff, campaign_id)
+    zone = ZoneInfo(settings.org_timezone)
+    return render(
+        request,
+        "campaign.html",
+        {
+            "c": campaign,
+            "progress": service.progress(staff.db, campaign.id),
+            "rate": ca.send_rate_per_minute(campaign),
+            "live": campaign.status in LIVE,
+            "can_edit": staff.can(editor.min_role),
+            "languages": settings.languages,
+            "zone": settings.org_timezone,
+            "scheduled_local": campaign.scheduled_at.astimezone(zone)
+            if campaign.scheduled_at
+            else None,
+            "default_local": (dt.datetime.now(zone) + dt.timedelta(hours=1)).strftime(
+                "%Y-%m-%dT%H:%M"
+            ),
+            "error": error,
+        },
+    )
+
+
+def _act(
+    request: Request,
+    staff: Staff,
+    campaign: Campaign,
+    action: str,
+    notice: str,
+    detail: dict[str, object] | None = None,
+) -> Response:
+    audit.record(
+        staff.db,
+        staff.actor,
+        f"campaign.{action}",
+        object_type="campaign",
+        object_id=campaign.id,
+        detail=detail,
+    )
+    staff.db.commit()
+    return redirect(f"/admin/campaigns/{campaign.id}?notice={notice}")
+
+
+def _refused(request: Request, staff: Staff, campaign: Campaign, message: str) -> Response:
+    staff.db.rollback()
+    return campaign_page(request, campaign.id, staff, translated(request, message))
+
+
+@router.post("/admin/campaigns/{campaign_id}/schedule", dependencies=CSRF)
+def campaign_schedule(
+    request: Request,
+    campaign_id: int,
+    staff: Annotated[Staff, Depends(editor)],
+    at: Annotated[str, Form()] = "",
+) -> Response:
+    campaign = _campaign(staff, campaign_id)
+    try:
+        moment = ca.local_to_utc(request.app.state.settings, at[:30])
+        service.schedule_campaign(staff.db, campaign.id, moment)
+    except (ca.CampaignRefused, service.CampaignStateError) as exc:
+        return _refused(request, staff, campaign, str(exc))
+    return _act(request, staff, campaign, "schedule", "scheduled", {"at": moment.isoformat()})
+
+
+@router.post("/admin/campaigns/{campaign_id}/send", dependencies=CSRF)
+def campaign_send(
+    request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
+) -> Response:
+    campaign = _campaign(staff, campaign_id)
+    if campaign.status not in service.STARTABLE:
+        return _refused(request, staff, campaign, "This campaign has already started.")
+    app = request.app
+    after_commit(staff.db, lambda: enqueue(app, "newsletter.start_campaign", campaign_id))
+    return _act(request, staff, campaign, "start", "started")
+
+
+@router.post("/admin/campaigns/{campaign_id}/pause", dependencies=CSRF)
+def campaign_pause(
+    request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
+) -> Response:
+    campaign = _campaign(staff, campaign_id)
+    if not service.pause_campaign(staff.db, campaign.id):
+        return _refused(request, staff, campaign, "Only a sending campaign can be paused.")
+    return _act(request, staff, campaign, "pause", "paused")
+
+
+@router.post("/admin/campaigns/{campaign_id}/resume", dependencies=CSRF)
+def campaign_resume(
+    request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
+) -> Response:
+    campaign = _campaign(staff, campaign_id)
+    if campaign.status != CampaignStatus.PAUSED:
+        return _refused(request, staff, campaign, "Only a paused campaign can be resumed.")
+    app = request.app
+    after_commit(staff.db, lambda: enqueue(app, "newsletter.resume_campaign", campaign_id))
+    return _act(request, staff, campaign, "resume", "resumed")
+
+
+@router.post("/admin/campaigns/{campaign_id}/cancel", dependencies=CSRF)
+def campaign_cancel(
+    request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
+) -> Response:
+    campaign = _campaign(staff, campaign_id)
+    try:
+        skipped = service.cancel_campaign(staff.db, campaign.id)
+    except service.CampaignStateError as exc:
+        return _refused(request, staff, campaign, str(exc))
+    return _act(request, staff, campaign, "cancel", "cancelled", {"skipped": skipped})
+
+
+@router.post("/admin/campaigns/{campaign_id}/duplicate", dependencies=CSRF)
+def campaign_duplicate(campaign_id: int, staff: Annotated[Staff, Depends(editor)]) -> Response:
+    copy = ca.duplicate(staff.db, staff.actor, _campaign(staff, campaign_id))
+    staff.db.commit()
+    return redirect(f"/admin/campaigns/{copy.id}/edit?notice=created")
+
+
+@router.post("/admin/campaigns/{campaign_id}/test", dependencies=CSRF)
+def campaign_test_send(
+    request: Request,
+    campaign_id: int,
+    staff: Annotated[Staff, Depends(editor)],
+    address: Annotated[str, Form()] = "",
+    language: Annotated[str, Form()] = "",
+) -> Response:
+    settings: Settings = request.app.state.settings
+    campaign = _campaign(staff, campaign_id)
+    language = language if language in settings.languages else settings.default_language
+    try:
+        result = ca.send_test(settings, campaign, language, address[:320])
+    except InvalidAddress:
+        return _refused(request, staff, campaign, "This is not a valid email address.")
+    except (ComposeError, HeaderInjection) as exc:
+        return _refused(request, staff, campaign, str(exc))
+    if result.outcome != Outcome.SENT:
+        return _refused(request, staff, campaign, f"The relay refused the test: {result.code}")
+    return _act(request, staff, campaign, "test_send", "test-sent", {"language": language})
+
+
+def _preview_subject(staff: Staff, subscriber_id: str) -> Subscriber | None:
+    if not subscriber_id.isdigit():
+        return None
+    return staff.db.get(Subscriber, int(subscriber_id))
+
+
+@router.get("/admin/campaigns/{campaign_id}/preview", response_class=HTMLResponse)
+def campaign_preview(
+    request: Request,
+    campaign_id: int,
+    staff: Annotated[Staff, Depends(viewer)],
+    language: str = "",
+    subscriber_id: str = "",
+) -> Response:
+    settings: Settings = request.app.state.settings
+    campaign = _campaign(staff, campaign_id)
+    language = language if language in settings.languages else settings.default_language
+    subscriber = _preview_subject(staff, subscriber_id) if staff.can(editor.min_role) else None
+    try:
+        shown = ca.preview_as(settings, campaign, language, subscriber)
+    except (ComposeError, HeaderInjection) as exc:
+        return render(
+            request,
+            "campaign_preview.html",
+            {
+                "c": campaign,
+                "error": str(exc),
+                "p": None,
+                "language": language,
+                "languages": settings.languages,
+                "subscriber": subscriber,
+            },
+            400,
+        )
+    return render(
+        request,
+        "campaign_preview.html",
+        {
+            "c": campaign,
+            "p": shown,
+            "error": "",
+            "language": language,
+            "languages": settings.languages,
+            "subscriber": subscriber,
+            "subscriber_id": subscriber_id,
+        },
+    )
+
+
+@router.get("/admin/campaigns/{campaign_id}/preview.html", response_class=HTMLResponse)
+def campaign_preview_html(
+    request: Request,
+    campaign_id: int,
+    staff: Annotated[Staff, Depends(viewer)],
+    language: str = "",
+    subscriber_id: str = "",
+) -> Response:
+    """The HTML part alone, for the preview frame: its own strict CSP (no script at all)."""
+    settings: Settings = request.app.state.settings
+    campaign = _campaign(staff, campaign_id)
+    language = language if language in settings.languages else settings.default_language
+    subscriber = _preview_subject(staff, subscriber_id) if staff.can(editor.min_role) else None
+    try:
+        html = ca.preview_as(settings, campaign, language, subscriber).html
+    except (ComposeError, HeaderInjection) as exc:
+        html = f"<p>{type(exc).__name__}</p>"
+    return HTMLResponse(
+        html,
+        headers={
+            "Content-Security-Policy": PREVIEW_CSP,
+            "X-Frame-Options": "SAMEORIGIN",
+            "Cache-Control": "no-store",
+        },
+    )

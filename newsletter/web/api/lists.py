@@ -1,0 +1,99 @@
+"""``/api/v1/lists``: lists with their names and descriptions per language."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path
+from sqlalchemy import func, select
+
+from newsletter.staff.lists_admin import ListRefused, save_list
+from newsletter.subscribers.models import MailingList, Subscription, SubscriptionStatus
+from newsletter.web.api.deps import ApiCaller, scope
+from newsletter.web.api.schemas import ListIn, ListOut, ListText, Problem
+
+router = APIRouter(prefix="/api/v1/lists", tags=["lists"])
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+AUTH = {401: {"model": Problem}, 403: {"model": Problem}}
+NOT_FOUND = {404: {"model": Problem, "description": "No such list"}}
+Read = Annotated[ApiCaller, Depends(scope("lists:read"))]
+Write = Annotated[ApiCaller, Depends(scope("lists:write"))]
+
+
+def _out(caller: ApiCaller, mailing_list: MailingList) -> ListOut:
+    count = caller.db.scalar(
+        select(func.count())
+        .select_from(Subscription)
+        .where(
+            Subscription.list_id == mailing_list.id,
+            Subscription.status == SubscriptionStatus.ACTIVE,
+        )
+    )
+    return ListOut(
+        id=mailing_list.id,
+        slug=mailing_list.slug,
+        is_public=mailing_list.is_public,
+        texts={
+            t.language: ListText(name=t.name, description=t.description)
+            for t in mailing_list.translations
+        },
+        active_subscribers=int(count or 0),
+    )
+
+
+def _get(caller: ApiCaller, list_id: int) -> MailingList:
+    mailing_list = caller.db.get(MailingList, list_id)
+    if mailing_list is None:
+        raise HTTPException(404, detail="No such list.")
+    return mailing_list
+
+
+@router.get("", response_model=list[ListOut], responses=AUTH)
+def list_lists(caller: Read) -> list[ListOut]:
+    lists = caller.db.scalars(select(MailingList).order_by(MailingList.slug)).all()
+    return [_out(caller, m) for m in lists]
+
+
+@router.get("/{list_id}", response_model=ListOut, responses=AUTH | NOT_FOUND)
+def get_list(caller: Read, list_id: Id) -> ListOut:
+    return _out(caller, _get(caller, list_id))
+
+
+def _save(caller: ApiCaller, mailing_list: MailingList | None, body: ListIn) -> ListOut:
+    unknown = set(body.texts) - set(caller.settings.languages)
+    if unknown:
+        raise HTTPException(400, detail="Texts are only kept for the offered languages.")
+    try:
+        saved = save_list(
+            caller.db,
+            caller.actor,
+            mailing_list=mailing_list,
+            slug=body.slug,
+            is_public=body.is_public,
+            texts={lang: (t.name, t.description) for lang, t in body.texts.items()},
+            default_language=caller.settings.default_language,
+        )
+    except ListRefused as exc:
+        caller.db.rollback()
+        raise HTTPException(409 if "already" in str(exc) else 400, detail=str(exc)) from None
+    caller.db.commit()
+    return _out(caller, saved)
+
+
+@router.post(
+    "",
+    response_model=ListOut,
+    status_code=201,
+    responses=AUTH | {400: {"model": Problem}, 409: {"model": Problem}},
+)
+def create_list(caller: Write, body: ListIn) -> ListOut:
+    return _save(caller, None, body)
+
+
+@router.put(
+    "/{list_id}",
+    response_model=ListOut,
+    responses=AUTH | NOT_FOUND | {400: {"model": Problem}, 409: {"model": Problem}},
+)
+def replace_list(caller: Write, list_id: Id, body: ListIn) -> ListOut:
+    return _save(caller, _get(caller, list_id), body)
