@@ -234,6 +234,14 @@ def inbound(host: str, port: int, lmtp: bool) -> None:
         controller.stop()
 
 
+# ---- Content (issue 5): newsletter post ..., digest ..., feeds poll -------------------------
+from newsletter.cli_content import digest, feeds, post  # noqa: E402
+
+cli.add_command(post)
+cli.add_command(digest)
+cli.add_command(feeds)
+
+
 def main() -> None:
     cli(prog_name="newsletter")
 

@@ -8,6 +8,7 @@ folder instead of an SMTP relay.
 
 from __future__ import annotations
 
+import ast
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,30 @@ class Settings(BaseSettings):
     send_claim_timeout_seconds: float = Field(default=300.0, gt=0)
     send_auto_pause_error_rate: float = Field(default=0.25, gt=0, le=1)
     send_auto_pause_min_attempts: int = Field(default=100, ge=1)
+    # -- content: alerts, digest, events, feeds (issue 5) --
+    alert_lists: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"press_release": "press-releases", "event": "events"}
+    )
+    alert_max_age_hours: int = Field(default=48, ge=1, le=24 * 30)
+    digest_list: str = "monthly-digest"
+    digest_day: int = Field(default=1, ge=1, le=28)
+    digest_hour: int = Field(default=9, ge=0, le=23)
+    digest_hold_for_approval: bool = False
+    event_city_line: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    feed_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    feed_poll_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    feed_timeout: float = Field(default=10.0, gt=0, le=120)
+    feed_publish: bool = False
+    feed_language: str = ""
+    feed_categories: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {
+            "press release": "press_release",
+            "statement": "statement",
+            "report": "report",
+            "event": "event",
+            "webinar": "event",
+        }
+    )
     smtp_fallback_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     smtp_rate_per_second: float = Field(default=0.0, ge=0)
     smtp_rate_per_hour: float = Field(default=0.0, ge=0)
@@ -293,6 +318,56 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("event_city_line", "feed_urls", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("alert_lists", "feed_categories", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: object) -> object:
+        """``press_release:press-releases,event:events`` -> a dict (a dict literal also works)."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("{"):
+            try:
+                return ast.literal_eval(value)  # JSON objects are Python literals too
+            except (ValueError, SyntaxError):
+                raise ValueError("is not a valid {...} mapping") from None
+        pairs = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            key, colon, target = part.rpartition(":")
+            if not colon or not key.strip() or not target.strip():
+                raise ValueError(f"{part!r} is not of the form key:value")
+            pairs[key.strip().lower()] = target.strip()
+        return pairs
+
+    @field_validator("alert_lists", "feed_categories")
+    @classmethod
+    def _post_kinds_known(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        from newsletter.content.models import PostKind
+
+        kinds = {kind.value for kind in PostKind}
+        checked = value.keys() if info.field_name == "alert_lists" else value.values()
+        unknown = sorted(set(checked) - kinds)
+        if unknown:
+            raise ValueError(f"unknown post kind(s) {unknown}; use {sorted(kinds)}")
+        return value
+
+    @field_validator("event_city_line")
+    @classmethod
+    def _city_zones_exist(cls, value: list[str]) -> list[str]:
+        """Each entry is ``Zone/Name`` or ``Zone/Name=Label`` (e.g. ``Africa/Harare=Harare``)."""
+        for entry in value:
+            zone = entry.partition("=")[0].strip()
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {zone!r} in EVENT_CITY_LINE") from None
+        return value
+
     @model_validator(mode="after")
     def _fill_embedded_defaults_and_check_secrets(self) -> Settings:
         data_dir = self.data_dir if self.data_dir.is_absolute() else Path.cwd() / self.data_dir
@@ -308,6 +383,8 @@ class Settings(BaseSettings):
                 f"DEFAULT_LANGUAGE {self.default_language!r} is not one of "
                 f"LANGUAGES {self.languages}"
             )
+        if self.feed_language and self.feed_language not in self.languages:
+            raise ValueError(f"FEED_LANGUAGE {self.feed_language!r} is not one of LANGUAGES")
         if self.app_env == "production":
             if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(

@@ -18,7 +18,7 @@ from newsletter.campaigns.models import (
     DeliveryStatus,
     campaign_lists,
 )
-from newsletter.content.models import Post, PostKind, PostTranslation
+from newsletter.content.models import FeedSource, Post, PostDownload, PostKind, PostTranslation
 from newsletter.db import Base
 from newsletter.imports.models import ImportJob, ImportStatus
 from newsletter.staff.models import (
@@ -55,6 +55,7 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "EmailTemplateVersion",
+    "FeedSource",
     "ImportJob",
     "ImportStatus",
     "InboundMessage",
@@ -62,6 +63,7 @@ __all__ = [
     "MailingList",
     "MailingListTranslation",
     "Post",
+    "PostDownload",
     "PostKind",
     "PostTranslation",
     "StaffRole",

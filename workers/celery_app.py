@@ -56,6 +56,17 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": TICK_SECONDS,
                 "options": {"expires": 55},
             },
+            # -- content (issue 5): embargoed alerts, the monthly digest, website feeds --
+            "content-tick": {
+                "task": "newsletter.content_tick",
+                "schedule": TICK_SECONDS,
+                "options": {"expires": 55},
+            },
+            "poll-feeds": {
+                "task": "newsletter.poll_feeds",
+                "schedule": TICK_SECONDS,
+                "options": {"expires": 55},
+            },
             "sweep-inbound": {  # issue 6: stored bounces whose task was lost
                 "task": "newsletter.sweep_inbound",
                 "schedule": 300.0,
@@ -81,6 +92,7 @@ def make_celery(settings: Settings) -> Celery:
     celery = Celery("newsletter")
     celery.conf.update(celery_config(settings))
     celery.autodiscover_tasks(["workers"], related_name="tasks", force=True)
+    celery.autodiscover_tasks(["workers"], related_name="content_tasks", force=True)
     return celery
 
 

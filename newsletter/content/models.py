@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.db import Base, utcnow
@@ -50,8 +50,18 @@ class Post(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    alert_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+    # Loaded with the post (selectin): a campaign's posts are read by workers after the
+    # session that loaded them is gone, so nothing about a post may be lazy.
     translations: Mapped[list[PostTranslation]] = relationship(
-        back_populates="post", cascade="all, delete-orphan"
+        back_populates="post", cascade="all, delete-orphan", lazy="selectin"
+    )
+    downloads: Mapped[list[PostDownload]] = relationship(
+        back_populates="post",
+        cascade="all, delete-orphan",
+        order_by="PostDownload.position",
+        lazy="selectin",
     )
 
 
@@ -68,3 +78,37 @@ class PostTranslation(Base):
     body_html: Mapped[str] = mapped_column(Text, default="")
 
     post: Mapped[Post] = relationship(back_populates="translations")
+
+
+class PostDownload(Base):
+    """A link to a download (the full report, a briefing): for every language or for one."""
+
+    __tablename__ = "post_downloads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(1000))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    post: Mapped[Post] = relationship(back_populates="downloads")
+
+
+class FeedSource(Base):
+    """Polling state of one website feed: conditional-GET validators and failure backoff.
+
+    A broken or slow feed only pushes its own ``next_poll_at`` back; the beat goes on.
+    """
+
+    __tablename__ = "feed_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(1000), unique=True)
+    etag: Mapped[str | None] = mapped_column(String(300))
+    modified: Mapped[str | None] = mapped_column(String(100))
+    last_polled_at: Mapped[dt.datetime | None]
+    last_success_at: Mapped[dt.datetime | None]
+    next_poll_at: Mapped[dt.datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(500), default="")

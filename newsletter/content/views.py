@@ -1,19 +1,55 @@
-"""Post views: what an email template may read about a post, in one language.
+"""Post views: what an email template or an archive page may read about a post, in one language.
 
-Templates never see ORM objects (a sandboxed template must not lazy-load the database); they get
-these frozen views, built once per campaign variant. The sending engine wrote this minimal
-version; the content issue extends it (links, ics attachments, ...).
+Templates never see ORM objects (a sandboxed template must not lazy-load the database); they
+get these frozen views, built once per campaign variant (and per reader time zone only for
+events). The sending engine wrote the first version; the content issue extends it: the
+translation fallback and its note, permalinks, downloads, contacts, event times in the
+reader's zone with the city-by-city line, and the ``.ics`` link.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from markupsafe import Markup
 
+from newsletter.config import Settings
+from newsletter.content.events import EventTimes, event_times, zone_or
+from newsletter.content.markdown import html_to_text, render_markdown
 from newsletter.content.models import Post, PostKind, PostTranslation
+from newsletter.content.service import visible_from
+from newsletter.i18n import gettext
+
+KIND_ORDER = [
+    PostKind.PRESS_RELEASE,
+    PostKind.STATEMENT,
+    PostKind.REPORT,
+    PostKind.EVENT,
+    PostKind.NEWS,
+]
+_KIND_LABELS = {
+    PostKind.PRESS_RELEASE: ("Press release", "Press releases"),
+    PostKind.STATEMENT: ("Statement", "Statements"),
+    PostKind.REPORT: ("Report", "Reports"),
+    PostKind.EVENT: ("Event", "Events"),
+    PostKind.NEWS: ("News", "News"),
+}
+LANGUAGE_NAMES = {"en": "English", "fr": "French"}
+
+
+def kind_label(kind: PostKind | str, language: str, plural: bool = False) -> str:
+    """``Press release`` / ``Communiqué de presse`` (``plural`` for digest headings)."""
+    singular, many = _KIND_LABELS[PostKind(kind)]
+    return gettext(many if plural else singular, language)
+
+
+@dataclass(frozen=True)
+class DownloadView:
+    label: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -33,6 +69,21 @@ class PostView:
     event_start_local: dt.datetime | None
     event_timezone: str | None
     event_location: str | None
+    # -- added by the content issue --
+    kind_label: str = ""
+    kind_heading: str = ""
+    kind_rank: int = 0
+    body_text: str = ""
+    url: str = ""
+    published_label: str = ""
+    is_fallback: bool = False
+    fallback_note: str = ""
+    contacts_html: Markup = field(default_factory=Markup)
+    contacts_text: str = ""
+    downloads: tuple[DownloadView, ...] = ()
+    event: EventTimes | None = None
+    event_online_url: str | None = None
+    ics_url: str = ""
 
 
 def _translation(post: Post, language: str, fallback: str) -> PostTranslation | None:
@@ -40,34 +91,75 @@ def _translation(post: Post, language: str, fallback: str) -> PostTranslation | 
     return (
         by_language.get(language)
         or by_language.get(fallback)
-        or next(iter(by_language.values()), None)
+        or next(iter(sorted(by_language.items())), (None, None))[1]
     )
 
 
-def post_view(post: Post, language: str, fallback: str, timezone: str | None = None) -> PostView:
-    """The view of ``post`` in ``language`` (else ``fallback``); event times in ``timezone``.
+def post_url(settings: Settings, public_id: str) -> str:
+    """The permalink of a post on the public archive."""
+    return f"{settings.base_url}/archive/posts/{public_id}"
 
-    ``timezone`` is the reader's zone when known, else the event's own zone.
+
+def post_view(
+    post: Post,
+    language: str,
+    fallback: str,
+    timezone: str | None = None,
+    *,
+    settings: Settings | None = None,
+) -> PostView:
+    """The view of ``post`` in ``language`` (else ``fallback``, with a note saying so).
+
+    Event times are shown in ``timezone`` (the reader's), else the organisation's zone when
+    ``settings`` are given, else the event's own zone.
     """
     translation = _translation(post, language, fallback)
-    start_local = None
-    shown_zone = timezone or post.event_timezone or "UTC"
-    if post.event_start is not None:
-        start_local = post.event_start.astimezone(ZoneInfo(shown_zone))
+    shown = translation.language if translation else language
+    is_fallback = shown != language
+    org_zone = settings.org_timezone if settings else (post.event_timezone or "UTC")
+    zone: ZoneInfo = zone_or(timezone, org_zone)
+    cities = settings.event_city_line if settings else []
+    times = event_times(post, language, zone, cities)
+    published = visible_from(post)
+    body_html = translation.body_html if translation else ""
+    contacts_html = render_markdown(post.contacts) if post.contacts else ""
+    base = settings.base_url if settings else ""
     return PostView(
         public_id=post.public_id,
         kind=str(post.kind),
-        language=translation.language if translation else language,
+        language=shown,
         title=translation.title if translation else "",
         summary=translation.summary if translation else "",
-        body_html=Markup(translation.body_html if translation else ""),  # noqa: S704 - sanitised
-        published_at=post.published_at,
+        body_html=Markup(body_html),  # noqa: S704 - sanitised by content.markdown
+        published_at=published,
         source_url=post.source_url,
         registration_url=post.registration_url,
         is_event=post.kind == PostKind.EVENT,
-        event_start_local=start_local,
-        event_timezone=shown_zone if post.event_start is not None else None,
+        event_start_local=post.event_start.astimezone(zone) if post.event_start else None,
+        event_timezone=str(zone.key) if post.event_start else None,
         event_location=post.event_location,
+        kind_label=kind_label(post.kind, language),
+        kind_heading=kind_label(post.kind, language, plural=True),
+        kind_rank=KIND_ORDER.index(PostKind(post.kind)),
+        body_text=html_to_text(body_html),
+        url=f"{base}/archive/posts/{post.public_id}" if base else (post.source_url or ""),
+        published_label=format_date(published, "long", locale=language) if published else "",
+        is_fallback=is_fallback,
+        fallback_note=gettext(
+            "This text is not yet available in your language; here it is in %(other)s.",
+            language,
+            other=gettext(LANGUAGE_NAMES.get(shown, shown), language),
+        )
+        if is_fallback
+        else "",
+        contacts_html=Markup(contacts_html),  # noqa: S704 - sanitised by content.markdown
+        contacts_text=html_to_text(contacts_html),
+        downloads=tuple(
+            DownloadView(d.label, d.url) for d in post.downloads if d.language in (None, shown)
+        ),
+        event=times,
+        event_online_url=post.event_online_url,
+        ics_url=f"{base}/archive/posts/{post.public_id}.ics" if base and times else "",
     )
 
 

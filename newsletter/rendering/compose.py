@@ -102,7 +102,10 @@ def _context(
             "body_text": variant.body_markdown,
         },
         "posts": [
-            post_view(post, variant.language, settings.default_language, timezone) for post in posts
+            post_view(
+                post, variant.language, settings.default_language, timezone, settings=settings
+            )
+            for post in posts
         ],
         "recipient": dict(sentinels),
     }

@@ -81,6 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request, "web/public/home.html", {"org_name": settings.org_name, "language": "en"}
         )
 
+    # -- content (issue 5): the public archive --
+    from newsletter.web.archive import router as archive_router
+
+    app.include_router(archive_router)
+
     from newsletter.web.admin import install_staff_console
 
     install_staff_console(app)  # issue 7: /admin pages and /api/v1

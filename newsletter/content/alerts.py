@@ -1,0 +1,134 @@
+"""Instant alerts: a press release (or a kind in ``ALERT_LISTS``) mails itself once public.
+
+Two roads lead here and both are safe to take twice: the staff member's publish (which asks
+for the alert at once, for speed) and the beat tick (which finds posts whose embargo or
+scheduled publication just passed). The campaign key ``alert:<kind>:<post id>`` makes the
+second road a no-op. Posts that became public long ago (``ALERT_MAX_AGE_HOURS``: a backdated
+post, a feed's old items on first import) never trigger an alert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from newsletter.campaigns.models import Campaign, CampaignKind
+from newsletter.config import Settings
+from newsletter.content.mailings import VariantText, create_once, find_list
+from newsletter.content.models import Post
+from newsletter.content.service import (
+    is_public,
+    public_filter,
+    publish_post,
+    translation_for,
+    visible_from,
+)
+from newsletter.content.views import kind_label
+from newsletter.i18n import gettext
+
+log = logging.getLogger(__name__)
+TEMPLATE = "alert"
+
+
+def alert_key(post: Post) -> str:
+    """One alert per post and kind, whoever asks and however often."""
+    return f"alert:{post.kind}:{post.id}"
+
+
+def _wants_alert(settings: Settings, post: Post, now: dt.datetime) -> bool:
+    if not post.alert_enabled or str(post.kind) not in settings.alert_lists:
+        return False
+    start = visible_from(post)
+    max_age = dt.timedelta(hours=settings.alert_max_age_hours)
+    return is_public(post, now) and start is not None and start >= now - max_age
+
+
+def create_alert(
+    settings: Settings, session: Session, post: Post, now: dt.datetime
+) -> Campaign | None:
+    """The alert campaign for ``post`` if it is due and not made yet (else None).
+
+    One variant per configured language; a missing translation falls back to the default
+    language (the template then shows a note), so every reader gets the alert.
+    """
+    if not _wants_alert(settings, post, now):
+        return None
+    slug = settings.alert_lists[str(post.kind)]
+    mailing_list = find_list(session, slug)
+    if mailing_list is None:
+        log.warning("post %s: no mailing list %r for its alert; nothing sent", post.id, slug)
+        return None
+    variants = {}
+    for language in settings.languages:
+        text = translation_for(post, language, settings.default_language)
+        subject = gettext(
+            "%(kind)s: %(title)s", language, kind=kind_label(post.kind, language), title=text.title
+        )
+        variants[language] = VariantText(subject=subject, preheader=text.summary)
+    default = translation_for(post, settings.default_language, settings.default_language)
+    return create_once(
+        session,
+        key=alert_key(post),
+        kind=CampaignKind.ALERT,
+        template_name=TEMPLATE,
+        name=f"Alert: {default.title}",
+        mailing_list=mailing_list,
+        posts=[post],
+        variants=variants,
+        now=now,
+    )
+
+
+def release_due_alerts(settings: Settings, session: Session, now: dt.datetime) -> list[int]:
+    """Beat tick: alerts for posts that went public recently (embargo passed, scheduled time
+    reached) and have none yet; returns the campaign ids to start after commit."""
+    since = now - dt.timedelta(hours=settings.alert_max_age_hours)
+    kinds = list(settings.alert_lists)
+    candidates = session.scalars(
+        select(Post)
+        .where(
+            public_filter(now),
+            Post.alert_enabled.is_(True),
+            Post.kind.in_(kinds),
+            or_(Post.published_at >= since, Post.embargo_until >= since),
+        )
+        .options(selectinload(Post.translations))
+        .order_by(Post.id)
+    ).all()
+    if not candidates:
+        return []
+    keys = {alert_key(post): post for post in candidates}
+    done = set(
+        session.scalars(select(Campaign.idempotency_key).where(Campaign.idempotency_key.in_(keys)))
+    )
+    started = []
+    for key, post in keys.items():
+        if key in done:
+            continue
+        campaign = create_alert(settings, session, post, now)
+        if campaign is not None:
+            started.append(campaign.id)
+    return started
+
+
+def publish_with_alert(
+    settings: Settings,
+    session: Session,
+    post: Post,
+    now: dt.datetime,
+    *,
+    at: dt.datetime | None = None,
+    embargo_until: dt.datetime | None = None,
+) -> list[int]:
+    """Publish ``post`` and, when it is public now, create its alert at once.
+
+    Returns the campaign ids to start after commit. An embargoed or future post gets its
+    alert from the beat tick when its time comes.
+    """
+    publish_post(post, at=at, embargo_until=embargo_until, now=now)
+    session.flush()
+    campaign = create_alert(settings, session, post, now)
+    return [campaign.id] if campaign is not None else []

@@ -1,0 +1,148 @@
+"""The public archive over real HTTP: months, permalinks, feed, .ics; drafts, embargoes hidden."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+
+import httpx
+import pytest
+from icalendar import Calendar
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsletter.campaigns.models import Campaign, CampaignKind, CampaignStatus, CampaignVariant
+from newsletter.content.models import PostKind
+from newsletter.content.service import (
+    DownloadInput,
+    EventInput,
+    TranslationInput,
+    create_post,
+    publish_post,
+)
+from newsletter.db import utcnow
+from newsletter.subscribers.models import Subscriber
+from newsletter.web.app import create_app
+from tests.conftest import make_test_settings
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _post(session: Session, title: str, kind: PostKind = PostKind.PRESS_RELEASE, **kwargs):
+    return create_post(
+        session,
+        kind=kind,
+        translations=[
+            TranslationInput("en", title, f"Summary of {title}", "Body with **weight**."),
+            TranslationInput("fr", f"{title} (fr)", f"Résumé de {title}", "Corps."),
+        ],
+        languages=["en", "fr"],
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def archive_site(committed_db: sessionmaker[Session], pg_url: str, tmp_path, live_server):
+    now = utcnow()
+    with committed_db.begin() as session:
+        public = publish_post(
+            _post(
+                session,
+                "Public release",
+                contacts="Press office, +00 0000 000",
+                downloads=[DownloadInput("Full report", "https://example.org/report.pdf")],
+            ),
+            now=now - dt.timedelta(hours=2),
+        )
+        draft = _post(session, "Secret draft")
+        embargoed = publish_post(
+            _post(session, "Embargoed release"),
+            embargo_until=now + dt.timedelta(days=1),
+            now=now - dt.timedelta(hours=1),
+        )
+        event = publish_post(
+            _post(
+                session,
+                "Webinar",
+                kind=PostKind.EVENT,
+                event=EventInput(
+                    dt.datetime(2026, 10, 20, 16, 0), "Europe/London", 90, None,
+                    "https://meet.example.org/w",
+                ),
+            ),
+            now=now - dt.timedelta(minutes=30),
+        )  # fmt: skip
+        sent = Campaign(
+            kind=CampaignKind.DIGEST, name="Digest", template_name="digest",
+            status=CampaignStatus.SENT, started_at=now - dt.timedelta(minutes=5),
+            variants=[CampaignVariant(language="en", subject="The month in review")],
+        )  # fmt: skip
+        held = Campaign(
+            kind=CampaignKind.DIGEST, name="Held", template_name="digest",
+            status=CampaignStatus.DRAFT,
+            variants=[CampaignVariant(language="en", subject="Held digest")],
+        )  # fmt: skip
+        session.add_all([sent, held])
+        session.add(
+            Subscriber(
+                email="reader@example.org", email_hash="h" * 64, language="en", name="Reader Name"
+            )
+        )
+        session.flush()
+        ids = {
+            "public": public.public_id, "draft": draft.public_id,
+            "embargoed": embargoed.public_id, "event": event.public_id,
+            "sent": sent.public_id, "held": held.public_id,
+        }  # fmt: skip
+    settings = make_test_settings(tmp_path, database_url=pg_url, org_timezone="Europe/Brussels")
+    return live_server(create_app(settings)), ids
+
+
+def test_archive_lists_public_posts_and_sent_campaigns_only(archive_site) -> None:
+    base, _ids = archive_site
+    index = httpx.get(f"{base}/archive")
+    assert index.status_code == 200
+    assert "Public release" in index.text and "Webinar" in index.text
+    for hidden in ("Secret draft", "Embargoed release", "reader@example.org", "Reader Name"):
+        assert hidden not in index.text
+    month_link = re.search(r'href="/archive/(\d{4}/\d{2})', index.text).group(1)
+    month = httpx.get(f"{base}/archive/{month_link}")
+    assert month.status_code == 200
+    assert "Public release" in month.text and "The month in review" in month.text
+    assert "Held digest" not in month.text and "Embargoed release" not in month.text
+
+
+def test_permalinks_show_public_posts_and_hide_drafts_and_embargoes(archive_site) -> None:
+    base, ids = archive_site
+    page = httpx.get(f"{base}/archive/posts/{ids['public']}")
+    assert page.status_code == 200
+    assert "<strong>weight</strong>" in page.text
+    assert "https://example.org/report.pdf" in page.text and "Press office" in page.text
+    french = httpx.get(f"{base}/archive/posts/{ids['public']}", headers={"Accept-Language": "fr"})
+    assert "Public release (fr)" in french.text and "Plus d’informations" in french.text
+    for hidden in ("draft", "embargoed"):
+        assert httpx.get(f"{base}/archive/posts/{ids[hidden]}").status_code == 404
+    assert httpx.get(f"{base}/archive/campaigns/{ids['sent']}").status_code == 200
+    assert httpx.get(f"{base}/archive/campaigns/{ids['held']}").status_code == 404
+
+
+def test_event_permalink_offers_an_ics_that_parses(archive_site) -> None:
+    base, ids = archive_site
+    page = httpx.get(f"{base}/archive/posts/{ids['event']}?lang=en")
+    assert "17:00" in page.text  # the organisation's zone (Brussels) for a visitor
+    response = httpx.get(f"{base}/archive/posts/{ids['event']}.ics")
+    assert response.headers["content-type"].startswith("text/calendar")
+    (event,) = Calendar.from_ical(response.content).walk("VEVENT")
+    assert event.decoded("dtstart") == dt.datetime(2026, 10, 20, 15, 0, tzinfo=dt.UTC)
+    assert httpx.get(f"{base}/archive/posts/{ids['public']}.ics").status_code == 404
+
+
+def test_atom_feed_is_valid_xml_with_public_posts_only(archive_site) -> None:
+    base, _ids = archive_site
+    response = httpx.get(f"{base}/archive/feed.xml?lang=fr")
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    root = ET.fromstring(response.content)  # noqa: S314 - our own server's output
+    titles = [entry.find(f"{ATOM}title").text for entry in root.findall(f"{ATOM}entry")]
+    assert sorted(titles) == ["Public release (fr)", "Webinar (fr)"]
+    content = root.find(f"{ATOM}entry/{ATOM}content").text
+    assert content.startswith("<p>")  # escaped HTML in the XML, real HTML once parsed
