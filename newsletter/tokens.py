@@ -14,6 +14,7 @@ of a VERP address (RFC 5321 allows 64 octets).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import time
@@ -45,6 +46,12 @@ def _b64decode(text: str, case_insensitive: bool) -> bytes:
         raise InvalidToken("malformed token") from exc
 
 
+@functools.lru_cache(maxsize=64)
+def _derived_key(purpose: str, secret_key: str) -> bytes:
+    """The HMAC key of one purpose (cached: the sending engine signs four tokens a message)."""
+    return hashlib.sha256(f"{purpose}\0{secret_key}".encode()).digest()
+
+
 @dataclass(frozen=True)
 class TokenSigner:
     """Mints and checks tokens for one purpose with the installation's secret key."""
@@ -56,7 +63,7 @@ class TokenSigner:
     case_insensitive: bool = False
 
     def _signature(self, payload: bytes) -> bytes:
-        key = hashlib.sha256(f"{self.purpose}\0{self.secret_key}".encode()).digest()
+        key = _derived_key(self.purpose, self.secret_key)
         return hmac.new(key, payload, hashlib.sha256).digest()[: self.signature_bytes]
 
     def sign(

@@ -201,41 +201,50 @@ def _run(
     report: BatchReport,
     worker: str,
 ) -> None:
-    """The chunk loop; ``pending`` shrinks as chunks are recorded (the caller releases the rest)."""
+    """The chunk loop; ``pending`` shrinks as chunks are recorded (the caller releases the rest).
+
+    One session (one pooled connection) for the whole batch, one transaction per chunk.
+    """
     last_heartbeat = time.monotonic()
-    with unit_of_work(factory) as session:
-        first = [item.claimed.subscriber_id for item in pending[0]]
-        sendable = still_sendable(session, campaign.id, first)
-    while pending:
-        chunk = pending[0]
+    with factory() as session:
         try:
-            attempts = [
-                _send_one(settings, variants, mailer, item)
-                if item.claimed.subscriber_id in sendable
-                else Attempt(item.claimed, item.recipient.address, None, note=NOT_SUBSCRIBED)
-                for item in chunk
-            ]
-        except ComposeError as exc:
-            with unit_of_work(factory) as session:
-                pause_campaign(session, campaign.id, f"cannot compose: {exc}"[:200])
-            report.stopped = "paused"
-            log.error("campaign %s paused: cannot compose (%s)", campaign.id, exc)
-            return
-        now = utcnow()
-        with unit_of_work(factory) as session:
-            state = record_chunk(session, settings, campaign, attempts, now)
-            pending.pop(0)
-            _count(report, attempts)
-            report.stopped = _should_stop(settings, session, campaign.id, state)
-            if report.stopped or not pending:
-                return
-            sendable = still_sendable(
-                session, campaign.id, [i.claimed.subscriber_id for i in pending[0]]
-            )
-            if time.monotonic() - last_heartbeat > _heartbeat_seconds(settings):
-                ids = [item.claimed.id for rest in pending for item in rest]
-                claims.heartbeat(session, ids, worker, now)
-                last_heartbeat = time.monotonic()
+            first = [item.claimed.subscriber_id for item in pending[0]]
+            sendable = still_sendable(session, campaign.id, first)
+            session.commit()
+            while pending:
+                try:
+                    attempts = [
+                        _send_one(settings, variants, mailer, item)
+                        if item.claimed.subscriber_id in sendable
+                        else Attempt(
+                            item.claimed, item.recipient.address, None, note=NOT_SUBSCRIBED
+                        )
+                        for item in pending[0]
+                    ]
+                except ComposeError as exc:
+                    pause_campaign(session, campaign.id, f"cannot compose: {exc}"[:200])
+                    session.commit()
+                    report.stopped = "paused"
+                    log.error("campaign %s paused: cannot compose (%s)", campaign.id, exc)
+                    return
+                now = utcnow()
+                state = record_chunk(session, settings, campaign, attempts, now)
+                report.stopped = _should_stop(settings, session, campaign.id, state)
+                if not report.stopped and len(pending) > 1:
+                    upcoming = [item.claimed.subscriber_id for item in pending[1]]
+                    sendable = still_sendable(session, campaign.id, upcoming)
+                    if time.monotonic() - last_heartbeat > _heartbeat_seconds(settings):
+                        ids = [item.claimed.id for rest in pending[1:] for item in rest]
+                        claims.heartbeat(session, ids, worker, now)
+                        last_heartbeat = time.monotonic()
+                session.commit()
+                pending.pop(0)
+                _count(report, attempts)
+                if report.stopped:
+                    return
+        except BaseException:
+            session.rollback()
+            raise
 
 
 def _heartbeat_seconds(settings: Settings) -> float:

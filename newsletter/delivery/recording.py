@@ -15,7 +15,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import String, cast, literal, update
 from sqlalchemy.orm import Session
 
 from newsletter.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
@@ -23,6 +23,7 @@ from newsletter.config import Settings
 from newsletter.delivery.claims import Claimed
 from newsletter.delivery.outcomes import Outcome, SendResult
 from newsletter.delivery.smtp_bounces import record_smtp_rejection
+from newsletter.rendering.mime import message_id
 
 _COUNTER = {
     DeliveryStatus.SENT: "sent_count",
@@ -96,6 +97,35 @@ def _values(
     return values | {"status": DeliveryStatus.DEFERRED, "next_attempt_at": retry_at}
 
 
+def _write(session: Session, rows: list[dict[str, object]], prefix: str, domain: str) -> None:
+    """One UPDATE per group of rows with the same values: usually one for the whole chunk.
+
+    Rows differ only by id and Message-ID in the common case (all sent), and the Message-ID
+    is ``<campaign public id.delivery id@domain>`` (see `rendering.mime.message_id`), so SQL
+    builds it from the id. Anything else is written row by row.
+    """
+    groups: dict[tuple[object, ...], list[int]] = {}
+    singles = []
+    for row in rows:
+        delivery_id = row["id"]
+        mid = row.get("message_id")
+        if mid is not None and mid != message_id(prefix, delivery_id, domain):  # type: ignore[arg-type]
+            singles.append(row)
+            continue
+        common = sorted((k, v) for k, v in row.items() if k not in ("id", "message_id"))
+        groups.setdefault((*common, ("+message_id", mid is not None)), []).append(delivery_id)  # type: ignore[arg-type]
+    table = Delivery.__table__
+    for key, ids in groups.items():
+        values = dict(key)  # type: ignore[arg-type]
+        if values.pop("+message_id"):
+            values["message_id"] = (
+                literal(f"<{prefix}.") + cast(table.c.id, String) + literal(f"@{domain}>")
+            )
+        session.execute(update(table).where(table.c.id.in_(ids)).values(**values))
+    if singles:
+        session.execute(update(Delivery), singles)
+
+
 def record_chunk(
     session: Session,
     settings: Settings,
@@ -105,8 +135,7 @@ def record_chunk(
 ) -> CampaignState:
     """Write the chunk's outcomes and counters; return the campaign's state after them."""
     rows = [_values(settings, attempt, campaign.started_at, now) for attempt in attempts]
-    if rows:
-        session.execute(update(Delivery), rows)
+    _write(session, rows, campaign.public_id, settings.from_address.rpartition("@")[2])
     for attempt, row in zip(attempts, rows, strict=True):
         if row["status"] == DeliveryStatus.BOUNCED and attempt.result is not None:
             record_smtp_rejection(

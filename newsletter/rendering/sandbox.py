@@ -86,10 +86,14 @@ class _Deadline:
         self.deadline = time.monotonic() + seconds
         self.seconds = seconds
         self.events = 0
+        self.armed = True
 
-    def __call__(self, frame: FrameType, event: str, arg: object) -> Callable[..., Any]:
+    def __call__(self, frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
+        if not self.armed:  # frames keep their tracer: once disarmed, stay silent
+            return None
         self.events += 1
         if self.events % 64 == 0 and time.monotonic() > self.deadline:
+            self.armed = False
             raise RenderLimitExceeded(f"the template took longer than {self.seconds:g} s to render")
         return self
 
@@ -107,8 +111,9 @@ def render_bounded(
     deadline = _Deadline(max_seconds)
     previous = sys.gettrace()
     sys.settrace(deadline)
+    generator = template.generate(**context)
     try:
-        for chunk in template.generate(**context):
+        for chunk in generator:
             size += len(chunk)
             if size > max_output:
                 raise RenderLimitExceeded(
@@ -116,5 +121,9 @@ def render_bounded(
                 )
             chunks.append(chunk)
     finally:
+        # Disarm before anything else runs: a suspended generator frame keeps the tracer,
+        # and must not raise later (when garbage-collected somewhere unrelated).
+        deadline.armed = False
         sys.settrace(previous)
+        generator.close()
     return "".join(chunks)

@@ -92,7 +92,7 @@ def test_personalised_message_is_valid_multipart_with_every_header(settings) -> 
     lines = message.data.split(b"\r\n")
     assert all(len(line) <= 998 for line in lines)
     body = message.data.split(b"\r\n\r\n", 1)[1]
-    assert all(len(line) <= 78 for line in body.split(b"\r\n"))
+    assert all(len(line) <= 76 for line in body.split(b"\r\n"))
     assert b"\n" not in message.data.replace(b"\r\n", b"")
 
 
@@ -185,3 +185,16 @@ def test_premailer_never_fetches_a_stylesheet(tmp_path: Path) -> None:
         server.shutdown()
     assert requests == []
     assert 'style="color:blue"' in result.html
+
+
+@pytest.mark.parametrize(
+    "name", ["", "  Zoë  ", "Ann=Marie", "É" * 120, "x" * 75, "José Ñúñez-García de la Cruz " * 6]
+)
+def test_spliced_values_decode_exactly_and_keep_lines_short(settings, name: str) -> None:
+    variant = compose_variant(settings, make_campaign(), "fr")
+    message = personalise(settings, variant, Recipient(5, "r@example.org", name, "pub-r"))
+    text, _html = parse(message.data).iter_parts()
+    greeting = f"Bonjour {name}," if name else "Bonjour,"
+    assert f"\n{greeting}\n" in text.get_content().replace("\r\n", "\n")
+    body = message.data.split(b"\r\n\r\n", 1)[1]
+    assert all(len(line) <= 76 for line in body.split(b"\r\n"))
