@@ -78,5 +78,12 @@ class StaffClient:
         self.http.close()
 
 
+#: Apps made by this test; tests/admin/conftest.py disposes their engines after each test so
+#: connection pools do not pile up (PostgreSQL is shared by parallel test runs).
+CREATED_APPS: list[FastAPI] = []
+
+
 def app_for(tmp_path: Path, pg_url: str, **overrides: object) -> FastAPI:
-    return create_app(staff_settings(tmp_path, pg_url, **overrides))
+    app = create_app(staff_settings(tmp_path, pg_url, **overrides))
+    CREATED_APPS.append(app)
+    return app

@@ -223,3 +223,30 @@ def test_the_openapi_schema_holds_under_fuzzing(api_target) -> None:  # type: ig
 
         run()
     assert time.monotonic() - started < 60
+
+
+def test_campaigns_are_controlled_through_the_engine_with_the_write_scope(
+    tmp_path: Path, pg_url: str, committed_db: sessionmaker[Session]
+) -> None:
+    from newsletter.campaigns.models import Campaign, CampaignKind, CampaignStatus
+
+    with unit_of_work(committed_db) as db:
+        campaign = Campaign(kind=CampaignKind.NEWSLETTER, name="Draft")
+        db.add(campaign)
+        db.flush()
+        campaign_id = campaign.id
+    reader = token_for(committed_db, StaffRole.EDITOR, ["campaigns:read"])
+    writer = token_for(committed_db, StaffRole.EDITOR, ["campaigns:read", "campaigns:write"])
+    client = StaffClient(app_for(tmp_path, pg_url)).http
+
+    def post(path: str, token: str) -> int:
+        return client.post(path, headers={"Authorization": f"Bearer {token}"}).status_code
+
+    assert post(f"/api/v1/campaigns/{campaign_id}/cancel", reader) == 403
+    assert post(f"/api/v1/campaigns/{campaign_id}/pause", writer) == 409  # not sending
+    assert post(f"/api/v1/campaigns/{campaign_id}/cancel", writer) == 200
+    assert post(f"/api/v1/campaigns/{campaign_id}/cancel", writer) == 409
+    with committed_db() as db:
+        assert db.get(Campaign, campaign_id).status == CampaignStatus.CANCELLED
+        entry = db.scalars(select(AuditLogEntry).where(AuditLogEntry.action == "campaign.cancel"))
+        assert entry.one().actor_type == "api_token"

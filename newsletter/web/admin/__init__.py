@@ -19,14 +19,17 @@ def install_staff_console(app: FastAPI) -> None:
         dashboard,
         imports,
         lists,
+        posts,
         subscribers,
+        templates,
         tokens,
     )
     from newsletter.web.api import content as api_content
     from newsletter.web.api import lists as api_lists
     from newsletter.web.api import subscribers as api_subscribers
 
-    for module in (auth, account, dashboard, subscribers, lists, imports, tokens, campaigns):
+    pages = (auth, account, dashboard, subscribers, lists, imports, tokens, campaigns, posts)
+    for module in (*pages, templates):
         app.include_router(module.router, include_in_schema=False)
     for module in (api_subscribers, api_lists, api_content):
         app.include_router(module.router)

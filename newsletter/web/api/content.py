@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from sqlalchemy import select
 
+from newsletter.campaigns import service
 from newsletter.campaigns.models import Campaign, CampaignStatus
 from newsletter.content.models import Post
+from newsletter.db import after_commit
+from newsletter.staff import audit
+from newsletter.web.admin.tasks import enqueue
 from newsletter.web.api.deps import ApiCaller, scope
 from newsletter.web.api.schemas import CampaignOut, PostOut, PostTextOut, Problem
 
@@ -75,3 +79,48 @@ def get_campaign(caller: CampaignsRead, campaign_id: Id) -> CampaignOut:
     if campaign is None:
         raise HTTPException(404, detail="No such campaign.")
     return CampaignOut.model_validate(campaign)
+
+
+CampaignsWrite = Annotated[ApiCaller, Depends(scope("campaigns:write"))]
+CONFLICT = {409: {"model": Problem, "description": "Not allowed in the campaign's status"}}
+
+
+def _control(caller: ApiCaller, request: Request, campaign_id: int, action: str) -> CampaignOut:
+    """Pause, resume or cancel through the sending engine, audited; 409 when not allowed."""
+    campaign = caller.db.get(Campaign, campaign_id)
+    if campaign is None:
+        raise HTTPException(404, detail="No such campaign.")
+    try:
+        if action == "pause" and not service.pause_campaign(caller.db, campaign_id):
+            raise service.CampaignStateError("only a sending campaign can be paused")
+        if action == "resume" and campaign.status != CampaignStatus.PAUSED:
+            raise service.CampaignStateError("only a paused campaign can be resumed")
+        if action == "cancel":
+            service.cancel_campaign(caller.db, campaign_id)
+    except service.CampaignStateError as exc:
+        caller.db.rollback()
+        raise HTTPException(409, detail=str(exc)) from None
+    if action == "resume":
+        app = request.app
+        after_commit(caller.db, lambda: enqueue(app, "newsletter.resume_campaign", campaign_id))
+    audit.record(
+        caller.db, caller.actor, f"campaign.{action}", object_type="campaign", object_id=campaign_id
+    )
+    caller.db.commit()
+    caller.db.refresh(campaign)
+    return CampaignOut.model_validate(campaign)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/{action}",
+    response_model=CampaignOut,
+    responses=AUTH | NOT_FOUND | CONFLICT,
+    tags=["campaigns"],
+)
+def control_campaign(
+    caller: CampaignsWrite,
+    request: Request,
+    campaign_id: Id,
+    action: Literal["pause", "resume", "cancel"],
+) -> CampaignOut:
+    return _control(caller, request, campaign_id, action)

@@ -1,0 +1,197 @@
+"""Post pages: write and edit in every language side by side, Markdown preview, publish now,
+publish at a time, embargo. The content rules are the content service's (issue 5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+from sqlalchemy import select
+from starlette.datastructures import FormData
+
+from newsletter.config import Settings
+from newsletter.content import service as content
+from newsletter.content.markdown import render_markdown
+from newsletter.content.models import Post, PostKind
+from newsletter.staff import audit
+from newsletter.web.admin.deps import Staff, editor, viewer
+from newsletter.web.admin.rendering import redirect, render, translated
+from newsletter.web.csrf import require_csrf
+
+router = APIRouter()
+CSRF = [Depends(require_csrf)]
+
+
+def _local(settings: Settings, value: str) -> dt.datetime | None:
+    """A ``datetime-local`` field in the organisation's zone, as aware UTC (None if empty)."""
+    if not value.strip():
+        return None
+    try:
+        naive = dt.datetime.fromisoformat(value.strip()[:30])
+    except ValueError:
+        raise content.PostError("Give a date and time.") from None
+    return naive.replace(tzinfo=ZoneInfo(settings.org_timezone)).astimezone(dt.UTC)
+
+
+def _texts(settings: Settings, form: FormData) -> list[content.TranslationInput]:
+    return [
+        content.TranslationInput(
+            language=lang,
+            title=str(form.get(f"title_{lang}", ""))[:500],
+            summary=str(form.get(f"summary_{lang}", ""))[:5000],
+            body_markdown=str(form.get(f"body_{lang}", ""))[:200_000],
+        )
+        for lang in settings.languages
+        if str(form.get(f"title_{lang}", "")).strip() or str(form.get(f"body_{lang}", "")).strip()
+    ]
+
+
+def _page(
+    request: Request,
+    staff: Staff,
+    post: Post | None,
+    form: FormData | None = None,
+    error: str = "",
+    previews: dict[str, Markup] | None = None,
+    status: int = 200,
+) -> Response:
+    settings: Settings = request.app.state.settings
+    zone = ZoneInfo(settings.org_timezone)
+    values: dict[str, str] = {}
+    if form is not None:
+        values = {k: str(v) for k, v in form.items()}
+    elif post is not None:
+        values = {"kind": post.kind.value}
+        for t in post.translations:
+            values |= {
+                f"title_{t.language}": t.title,
+                f"summary_{t.language}": t.summary,
+                f"body_{t.language}": t.body_markdown,
+            }
+        if post.embargo_until:
+            values["embargo"] = post.embargo_until.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+        if post.event_start and post.event_timezone:
+            values["event_start"] = post.event_start.astimezone(
+                ZoneInfo(post.event_timezone)
+            ).strftime("%Y-%m-%dT%H:%M")
+            values["event_timezone"] = post.event_timezone
+            values["event_location"] = post.event_location or ""
+            values["registration_url"] = post.registration_url or ""
+    return render(
+        request,
+        "post_form.html",
+        {
+            "post": post,
+            "v": values,
+            "error": error,
+            "previews": previews or {},
+            "languages": settings.languages,
+            "kinds": list(PostKind),
+            "zone": settings.org_timezone,
+        },
+        status,
+    )
+
+
+@router.get("/admin/posts", response_class=HTMLResponse)
+def post_index(request: Request, staff: Annotated[Staff, Depends(viewer)]) -> Response:
+    posts = staff.db.scalars(select(Post).order_by(Post.id.desc()).limit(100)).all()
+    return render(request, "posts.html", {"posts": posts, "can_edit": staff.can(editor.min_role)})
+
+
+@router.get("/admin/posts/new", response_class=HTMLResponse)
+def post_new(request: Request, staff: Annotated[Staff, Depends(editor)]) -> Response:
+    return _page(request, staff, None)
+
+
+@router.get("/admin/posts/{post_id}/edit", response_class=HTMLResponse)
+def post_edit(request: Request, post_id: int, staff: Annotated[Staff, Depends(editor)]) -> Response:
+    post = staff.db.get(Post, post_id)
+    if post is None:
+        raise HTTPException(404)
+    return _page(request, staff, post)
+
+
+@router.post("/admin/posts/{post_id}/edit", dependencies=CSRF)
+async def post_save(
+    request: Request, post_id: str, staff: Annotated[Staff, Depends(editor)]
+) -> Response:
+    """``post_id`` "new" creates; "Preview" re-shows the form with the Markdown rendered."""
+    settings: Settings = request.app.state.settings
+    post = None
+    if post_id != "new":
+        post = staff.db.get(Post, int(post_id)) if post_id.isdigit() else None
+        if post is None:
+            raise HTTPException(404)
+    form = await request.form()
+    texts = _texts(settings, form)
+    if form.get("action") == "preview":
+        previews = {t.language: Markup(render_markdown(t.body_markdown)) for t in texts}  # noqa: S704 - sanitised by the content service
+        return _page(request, staff, post, form, previews=previews)
+    try:
+        post = _save(staff, settings, post, form, texts)
+    except content.PostError as exc:
+        staff.db.rollback()
+        return _page(request, staff, post, form, error=translated(request, str(exc)), status=400)
+    staff.db.commit()
+    return redirect(f"/admin/posts/{post.id}/edit?notice=saved")
+
+
+def _save(
+    staff: Staff,
+    settings: Settings,
+    post: Post | None,
+    form: FormData,
+    texts: list[content.TranslationInput],
+) -> Post:
+    kind_value = str(form.get("kind", PostKind.NEWS.value))
+    kind = PostKind(kind_value) if kind_value in {k.value for k in PostKind} else PostKind.NEWS
+    event = None
+    if str(form.get("event_start", "")).strip():
+        start = dt.datetime.fromisoformat(str(form.get("event_start"))[:30])
+        event = content.EventInput(
+            start=start,
+            timezone=str(form.get("event_timezone", "")) or settings.org_timezone,
+            location=str(form.get("event_location", "")) or None,
+            registration_url=str(form.get("registration_url", "")) or None,
+        )
+    embargo = _local(settings, str(form.get("embargo", "")))
+    created = post is None
+    if post is None:
+        post = content.create_post(
+            staff.db,
+            kind=kind,
+            translations=texts,
+            languages=settings.languages,
+            event=event,
+            embargo_until=embargo,
+            created_by_id=staff.user.id,
+        )
+    else:
+        if not texts:
+            raise content.PostError("A post needs at least one language version.")
+        post.kind = kind
+        for text in texts:
+            content.set_translation(post, text)
+        if event is not None:
+            content.set_event(post, event)
+        post.embargo_until = embargo
+    publish = str(form.get("publish", "draft"))
+    if publish == "now":
+        content.publish_post(post)
+    elif publish == "at":
+        content.publish_post(post, at=_local(settings, str(form.get("publish_at", ""))))
+    staff.db.flush()
+    audit.record(
+        staff.db,
+        staff.actor,
+        "post.create" if created else "post.update",
+        object_type="post",
+        object_id=post.id,
+        detail={"languages": [t.language for t in texts], "publish": publish},
+    )
+    return post
