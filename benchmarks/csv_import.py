@@ -121,7 +121,7 @@ def main() -> None:
         f"(floor {FLOOR_ROWS_PER_SECOND:,.0f}; ratio {speed / FLOOR_ROWS_PER_SECOND:.1f}x)"
     )
     print(
-        f"peak Python memory: {peak:.1f} MB median "
+        f"peak Python memory: {peak:.1f} MB "
         f"(ceiling {CEILING_PEAK_MB:.0f} MB; ratio {peak / CEILING_PEAK_MB:.2f})"
     )
     engine.dispose()

@@ -179,6 +179,7 @@ class Settings(BaseSettings):
 
     # ---- Subscriber journey (issue 3): sign-up, double opt-in, privacy, anti-abuse ----
     consent_text_version: str = Field(default="2026-11", min_length=1, max_length=50)
+    address_hash_key: str = ""  # set once at installation, never changed (addresses.py)
     consent_ip: Literal["drop", "truncate", "full"] = "truncate"
     confirm_link_hours: int = Field(default=72, ge=1, le=24 * 30)
     pending_expiry_days: int = Field(default=7, ge=1, le=365)

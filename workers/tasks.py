@@ -6,6 +6,7 @@ Arguments are ids and plain values (JSON); the state lives in the database (inva
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import logging
 
@@ -108,8 +109,9 @@ def sweep_inbound() -> int:
     from newsletter.bounces.inbox import pending_ids
     from newsletter.bounces.processing import process_stored
 
+    grace = utcnow() - dt.timedelta(minutes=2)  # younger ones still have their own task
     with unit_of_work(session_factory()) as session:
-        ids = pending_ids(session)
+        ids = pending_ids(session, received_before=grace)
     for inbound_id in ids:
         with unit_of_work(session_factory()) as session:
             process_stored(session, get_settings(), inbound_id)

@@ -7,11 +7,14 @@ IMAP message processed): once the remote side forgets the message, the database 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newsletter.bounces.models import InboundMessage, InboundStatus
+from newsletter.db import utcnow
 
 
 def store_inbound(
@@ -60,11 +63,16 @@ def quarantined(session: Session, *, limit: int = 100, offset: int = 0) -> list[
     return list(session.scalars(query))
 
 
-def pending_ids(session: Session, *, limit: int = 500) -> list[int]:
+def pending_ids(
+    session: Session, *, received_before: dt.datetime | None = None, limit: int = 500
+) -> list[int]:
     """Messages stored but not yet processed (a lost task is picked up by the sweeper)."""
     query = (
         select(InboundMessage.id)
-        .where(InboundMessage.status == InboundStatus.PENDING)
+        .where(
+            InboundMessage.status == InboundStatus.PENDING,
+            InboundMessage.received_at < (received_before or utcnow()),
+        )
         .order_by(InboundMessage.id)
         .limit(limit)
     )

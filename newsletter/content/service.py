@@ -145,22 +145,51 @@ def create_post(
     )
     for text in translations:
         set_translation(post, text)
-    for position, download in enumerate(downloads):
-        if not download.label.strip():
-            raise PostError(_("Every download needs a label."))
-        post.downloads.append(
-            PostDownload(
-                label=download.label.strip(),
-                url=_check_url(download.url),
-                language=download.language,
-                position=position,
-            )
-        )
-    if event is not None:
-        set_event(post, event)
+    update_post(post, downloads=downloads, event=event)
     session.add(post)
     session.flush()
     log.info("post %s created (%s, %d language(s))", post.id, kind, len(translations))
+    return post
+
+
+def update_post(
+    post: Post,
+    *,
+    contacts: str | None = None,
+    downloads: Sequence[DownloadInput] | None = None,
+    event: EventInput | None = None,
+    embargo_until: dt.datetime | None = None,
+    clear_embargo: bool = False,
+    alert_enabled: bool | None = None,
+) -> Post:
+    """Change what staff may change after creation; ``None`` leaves a field as it is.
+
+    Texts change through :func:`set_translation`. Moving an embargo of a post whose alert
+    already went changes nothing that was sent (the alert key is per post).
+    """
+    if contacts is not None:
+        post.contacts = contacts.strip()
+    if downloads is not None:
+        post.downloads.clear()
+        for position, download in enumerate(downloads):
+            if not download.label.strip():
+                raise PostError(_("Every download needs a label."))
+            post.downloads.append(
+                PostDownload(
+                    label=download.label.strip(),
+                    url=_check_url(download.url),
+                    language=download.language,
+                    position=position,
+                )
+            )
+    if event is not None:
+        set_event(post, event)
+    if clear_embargo:
+        post.embargo_until = None
+    elif embargo_until is not None:
+        post.embargo_until = _aware(embargo_until)
+    if alert_enabled is not None:
+        post.alert_enabled = alert_enabled
     return post
 
 

@@ -82,9 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     # -- content (issue 5): the public archive --
+    from newsletter.web.archive import NotPublic, not_public_page
     from newsletter.web.archive import router as archive_router
 
     app.include_router(archive_router)
+    app.add_exception_handler(NotPublic, not_public_page)
 
     from newsletter.web.admin import install_staff_console
 

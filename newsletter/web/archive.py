@@ -52,8 +52,20 @@ def _page(request: Request, template: str, language: str, **context: object) -> 
         )
 
 
+class NotPublic(HTTPException):
+    """A page that does not exist, or not yet (draft, embargo): one answer for both."""
+
+
 def _not_found(language: str) -> HTTPException:
-    return HTTPException(404, gettext("This page does not exist or is not public yet.", language))
+    return NotPublic(404, gettext("This page does not exist or is not public yet.", language))
+
+
+def not_public_page(request: Request, exc: Exception) -> HTMLResponse:
+    """The archive's 404 as a page in the visitor's language, not a JSON body."""
+    language = _language(request)
+    response = _page(request, "archive_missing.html", language, message=str(exc.detail))  # type: ignore[attr-defined]
+    response.status_code = 404
+    return response
 
 
 @router.get("", response_class=HTMLResponse)

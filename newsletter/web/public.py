@@ -119,8 +119,9 @@ def embed_snippet(request: Request) -> Response:
     settings = settings_of(request)
     language = page_language(request)
     context = _form_context(request, language)
-    response = render(request, "public/embed_snippet.html", language, base_url=settings.base_url,
-                      **context)
+    response = render(
+        request, "public/embed_snippet.html", language, base_url=settings.base_url, **context
+    )
     response.headers["Content-Type"] = "text/plain; charset=utf-8"
     return response
 

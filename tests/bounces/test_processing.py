@@ -170,7 +170,10 @@ def test_the_mailto_unsubscribe_leaves_the_tokens_list_only(any_db_session, sett
     "raw",
     [
         b"\x00\xff\xfe garbage \x00" * 200,
-        b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n" * 2000,
+        b"".join(  # 3000 nested multiparts: deeper than Python's recursion limit
+            b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
+            for i in range(3000)
+        ),
         b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
         b"--b\r\nContent-Type: message/delivery-status\r\n\r\nAction: failed\r\n"
         b"Final-Recipient: rfc822; \x00\r\n--b--\r\n",

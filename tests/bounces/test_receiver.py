@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 import socket
 import time
@@ -12,10 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from newsletter import links
+from newsletter.bounces.inbox import store_inbound
 from newsletter.bounces.models import InboundMessage, InboundStatus
 from newsletter.bounces.processing import process_stored
 from newsletter.bounces.receiver import make_controller
-from newsletter.db import make_engine, make_session_factory, unit_of_work
+from newsletter.db import make_engine, make_session_factory, unit_of_work, utcnow
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Subscription
 from newsletter.subscribers.models import SubscriptionStatus as SubStatus
 from newsletter.subscribers.status import is_suppressed
@@ -196,3 +198,25 @@ def test_lmtp_answers_once_per_recipient(committed_db, receiver_factory) -> None
     with committed_db() as session:
         [stored] = session.scalars(select(InboundMessage)).all()
         assert stored.envelope_to.splitlines() == recipients
+
+
+def test_the_sweeper_processes_stored_messages_whose_task_was_lost(
+    committed_db, celery_worker
+) -> None:
+    settings = celery_worker.settings
+    with unit_of_work(committed_db) as session:
+        subscriber = make_subscriber(session, RCPT)
+        delivery = make_delivery(session, make_campaign(session), subscriber)
+        raw = load("qmail_no_mailbox.eml", settings, delivery_id=delivery.id)
+        verp = [links.verp_address(settings, delivery.id)]
+        lost = store_inbound(session, source="smtp", source_ref="lost", raw=raw, envelope_to=verp)
+        fresh = store_inbound(session, source="smtp", source_ref="new", raw=raw, envelope_to=verp)
+        session.flush()
+        lost.received_at = utcnow() - dt.timedelta(minutes=10)  # its task never came
+        ids = (subscriber.id, lost.id, fresh.id)
+    swept = celery_worker.app.send_task("newsletter.sweep_inbound").get(timeout=30)
+    assert swept == 1
+    with committed_db() as session:
+        assert session.get(InboundMessage, ids[1]).status == InboundStatus.PROCESSED
+        assert session.get(InboundMessage, ids[2]).status == InboundStatus.PENDING
+        assert session.get(Subscriber, ids[0]).status == SubscriberStatus.BOUNCED

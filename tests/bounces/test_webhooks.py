@@ -74,7 +74,8 @@ def site(tmp_path: Path, pg_url: str, committed_db, live_server, sns_key, sendgr
         subscriber = make_subscriber(session, "amina@example.net")
         delivery = make_delivery(session, make_campaign(session), subscriber)
         ids = {"subscriber": subscriber.id, "delivery": delivery.id}
-    return {"base": base, "settings": settings, "fetched": fetched, **ids}
+    yield {"base": base, "settings": settings, "fetched": fetched, **ids}
+    app.state.engine.dispose()  # give the shared PostgreSQL its connections back now
 
 
 def _status(committed_db, subscriber_id: int) -> SubscriberStatus:
@@ -229,8 +230,10 @@ def test_mailgun_hmac_signature(site, committed_db) -> None:
 
 
 def test_an_unconfigured_provider_is_not_found(tmp_path, pg_url, live_server) -> None:
-    base = live_server(create_app(make_test_settings(tmp_path, database_url=pg_url)))
+    app = create_app(make_test_settings(tmp_path, database_url=pg_url))
+    base = live_server(app)
     for provider in ("ses", "postmark", "sendgrid", "mailgun"):
         response = httpx.post(f"{base}/webhooks/{provider}", content=b"{}")
         assert response.status_code in {401, 404}, provider
     assert httpx.post(f"{base}/webhooks/ses", content=b"{}").status_code == 404
+    app.state.engine.dispose()

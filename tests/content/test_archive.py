@@ -121,7 +121,9 @@ def test_permalinks_show_public_posts_and_hide_drafts_and_embargoes(archive_site
     french = httpx.get(f"{base}/archive/posts/{ids['public']}", headers={"Accept-Language": "fr"})
     assert "Public release (fr)" in french.text and "Plus d’informations" in french.text
     for hidden in ("draft", "embargoed"):
-        assert httpx.get(f"{base}/archive/posts/{ids[hidden]}").status_code == 404
+        missing = httpx.get(f"{base}/archive/posts/{ids[hidden]}?lang=fr")
+        assert missing.status_code == 404 and "pas encore publique" in missing.text
+        assert "Secret draft" not in missing.text and "Embargoed" not in missing.text
     assert httpx.get(f"{base}/archive/campaigns/{ids['sent']}").status_code == 200
     assert httpx.get(f"{base}/archive/campaigns/{ids['held']}").status_code == 404
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
+from email.utils import format_datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from newsletter.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from newsletter.content.alerts import publish_with_alert
+from newsletter.content.models import Post
 from newsletter.content.service import publish_post
 from newsletter.db import utcnow
+from tests.content.feed_server import FeedServer
 from tests.content.helpers import EN, press_release, seed_readers, stays, webinar
 
 pytestmark = pytest.mark.slow
@@ -39,16 +42,17 @@ def _campaigns(factory, kind: CampaignKind) -> list[Campaign]:
 def test_publishing_a_press_release_alerts_both_languages_within_seconds(
     fleet_factory, committed_db, smtp_server
 ) -> None:
-    fleet = fleet_factory(workers=1)
+    fleet = fleet_factory(workers=1, event_city_line="America/New_York=New York,Europe/London")
     readers = [f"reader{i}@example.org" for i in range(4)]
     with committed_db.begin() as session:
         seed_readers(session, "press-releases", readers)
-        seed_readers(session, "events", ["other@example.org"])
+        seed_readers(
+            session, "events", ["london@example.org", "newyork@example.org"],
+            languages=("en",), timezones=("Europe/London", "America/New_York"),
+        )  # fmt: skip
         post_id = press_release(session).id
     started = time.monotonic()
     with committed_db.begin() as session:
-        from newsletter.content.models import Post
-
         campaign_ids = publish_with_alert(
             fleet.settings, session, session.get(Post, post_id), utcnow()
         )
@@ -64,7 +68,7 @@ def test_publishing_a_press_release_alerts_both_languages_within_seconds(
         subjects["reader1@example.org"]
         == "Communiqué de presse : La coalition demande une définition élargie"
     )
-    assert "other@example.org" not in subjects
+    assert "london@example.org" not in subjects
     french = next(m for m in received if m.rcpt_tos[0] == "reader1@example.org")
     assert "La coalition appelle les participants" in _text(french)
     assert "Se désabonner" in _text(french)
@@ -76,6 +80,19 @@ def test_publishing_a_press_release_alerts_both_languages_within_seconds(
     assert stays(lambda: len(smtp_server.messages) == 4, 1.0)
     assert len(_campaigns(committed_db, CampaignKind.ALERT)) == 1
 
+    # An event invitation: one instant, each reader's own time (London 16:00, New York 11:00).
+    with committed_db.begin() as session:
+        ids = publish_with_alert(fleet.settings, session, webinar(session), utcnow())
+    fleet.app.send_task("newsletter.start_campaign", args=ids)
+    received = {m.rcpt_tos[0]: _text(m) for m in smtp_server.wait_for(6, timeout=20)[4:]}
+    assert "Tuesday, December 8, 2026, 16:00–17:30 (London time)" in received["london@example.org"]
+    assert (
+        "Tuesday, December 8, 2026, 11:00–12:30 (New York time)" in received["newyork@example.org"]
+    )
+    for text in received.values():
+        assert "11:00 New York | 16:00 London" in text
+        assert "/archive/posts/" in text and ".ics" in text
+
 
 def test_embargoed_release_goes_only_after_its_embargo(
     fleet_factory, committed_db, smtp_server
@@ -84,7 +101,7 @@ def test_embargoed_release_goes_only_after_its_embargo(
     with committed_db.begin() as session:
         seed_readers(session, "press-releases", ["a@example.org", "b@example.org"])
         post = press_release(session)
-        embargo = utcnow() + dt.timedelta(seconds=3)
+        embargo = utcnow() + dt.timedelta(seconds=2)
         assert (
             publish_with_alert(fleet.settings, session, post, utcnow(), embargo_until=embargo) == []
         )
@@ -99,27 +116,6 @@ def test_embargoed_release_goes_only_after_its_embargo(
     assert stays(lambda: len(smtp_server.messages) == 2, 1.0)
     with committed_db() as session:
         assert session.get(Campaign, campaign_id).idempotency_key.startswith("alert:press_release:")
-
-
-def test_event_invitation_shows_each_reader_their_own_time(
-    fleet_factory, committed_db, smtp_server
-) -> None:
-    fleet = fleet_factory(workers=1, event_city_line="America/New_York=New York,Europe/London")
-    with committed_db.begin() as session:
-        seed_readers(
-            session, "events", ["london@example.org", "newyork@example.org"],
-            languages=("en",), timezones=("Europe/London", "America/New_York"),
-        )  # fmt: skip
-        ids = publish_with_alert(fleet.settings, session, webinar(session), utcnow())
-    fleet.app.send_task("newsletter.start_campaign", args=ids)
-    received = {m.rcpt_tos[0]: _text(m) for m in smtp_server.wait_for(2, timeout=20)}
-    assert "Tuesday, December 8, 2026, 16:00–17:30 (London time)" in received["london@example.org"]
-    assert (
-        "Tuesday, December 8, 2026, 11:00–12:30 (New York time)" in received["newyork@example.org"]
-    )
-    for text in received.values():
-        assert "11:00 New York | 16:00 London" in text
-        assert "/archive/posts/" in text and ".ics" in text
 
 
 def _october_posts(session, count: int = 3) -> None:
@@ -170,3 +166,32 @@ def test_empty_month_sends_nothing_and_a_held_digest_waits_for_staff(
     assert EN.title in _text(message) and EN.summary in _text(message)
     with committed_db() as session:
         assert session.scalar(select(func.count()).select_from(Campaign)) == 1
+
+
+def test_feed_items_become_posts_once_and_a_broken_feed_never_stops_the_beat(
+    fleet_factory, committed_db, smtp_server, tmp_path
+) -> None:
+    yesterday = utcnow() - dt.timedelta(hours=20)
+    item = FEED_ITEM.format(date=format_datetime(yesterday, usegmt=True))
+    with FeedServer(FEED.format(items=item).encode()) as server:
+        fleet = fleet_factory(
+            workers=1, feed_publish=True, feed_urls=f"{server.url('/broken.xml')},{server.url()}"
+        )
+        with committed_db.begin() as session:
+            seed_readers(session, "press-releases", ["feed-reader@example.org"], languages=("fr",))
+        assert fleet.app.send_task("newsletter.poll_feeds").get(timeout=20) == 1
+        (message,) = smtp_server.wait_for(1, timeout=20)  # a fresh press release alerts
+        assert "Réforme : la coalition répond" in str(message.message["Subject"])
+        assert fleet.app.send_task("newsletter.poll_feeds").get(timeout=20) == 0  # not due yet
+        assert "feed source 1 failed (1 in a row" in fleet.logs()
+    with committed_db() as session:
+        (post,) = session.scalars(select(Post)).all()
+        assert post.source_guid == "site-201" and post.published_at is not None
+    assert stays(lambda: len(smtp_server.messages) == 1, 0.5)
+
+
+FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Site</title><language>fr</language>{items}</channel></rss>"""
+FEED_ITEM = """<item><title>Réforme : la coalition répond</title><guid>site-201</guid>
+<link>https://coalition.example.org/fr/reforme</link><category>Press release</category>
+<pubDate>{date}</pubDate><description>Un résumé.</description></item>"""

@@ -121,3 +121,23 @@ def test_publishing_twice_keeps_the_first_date(db_session: Session) -> None:
     post = publish_post(_release(db_session), now=NOW)
     publish_post(post, now=NOW + dt.timedelta(days=1))
     assert post.published_at == NOW
+
+
+def test_staff_can_change_downloads_event_and_embargo_later(db_session: Session) -> None:
+    from newsletter.content.service import update_post
+
+    post = _release(db_session, downloads=[DownloadInput("Old", "https://example.org/old.pdf")])
+    update_post(
+        post,
+        downloads=[DownloadInput("New", "https://example.org/new.pdf")],
+        embargo_until=NOW,
+        alert_enabled=False,
+        contacts="Press desk",
+    )
+    db_session.flush()
+    assert [d.label for d in post.downloads] == ["New"]
+    assert post.embargo_until == NOW and post.alert_enabled is False
+    update_post(post, clear_embargo=True)
+    assert post.embargo_until is None and post.contacts == "Press desk"
+    with pytest.raises(PostError, match="http"):
+        update_post(post, event=EventInput(NOW, "UTC", online_url="ftp://example.org/x"))
