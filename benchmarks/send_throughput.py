@@ -284,6 +284,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per configuration (median)")
     parser.add_argument("--redis-db", type=int, default=12, help="Redis database for the broker")
     parser.add_argument("--dkim-cost", action="store_true", help="also time DKIM signing")
+    parser.add_argument(
+        "--snapshot-only", action="store_true", help="only time start_campaign (no sending)"
+    )
     args = parser.parse_args()
     sizes = [int(part) for part in args.n.split(",")]
     worker_counts = [int(part) for part in args.workers.split(",")]
@@ -309,7 +312,12 @@ def main() -> None:
                 list_id = seed(factory, n)
                 with engine.begin() as connection:
                     connection.execute(text("ANALYZE"))
-                for workers in worker_counts:
+                if args.snapshot_only:
+                    snapshot_times(factory, list_id, n, args.repeat)
+                    worker_counts_here: list[int] = []
+                else:
+                    worker_counts_here = worker_counts
+                for workers in worker_counts_here:
                     rows.append(
                         measure(args, n, workers, url, sink_port, work_dir, factory, list_id)
                     )
@@ -317,13 +325,28 @@ def main() -> None:
             finally:
                 with admin.connect() as connection:
                     connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        report(rows)
-        if args.dkim_cost:
+        if rows:
+            report(rows)
+        if args.dkim_cost and rows:
             dkim_cost(rows[-1]["message"])
     finally:
         sink.terminate()
         sink.wait()
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def snapshot_times(factory, list_id: int, n: int, repeat: int) -> None:
+    """Median time of the one-statement snapshot (start_campaign, committed), no sending."""
+    settings = load_settings(_env_file=None)
+    times = []
+    for _ in range(repeat):
+        campaign_id = new_campaign(factory, list_id)
+        started = time.perf_counter()
+        with factory() as session, session.begin():
+            service.start_campaign(session, campaign_id, settings=settings)
+        times.append(time.perf_counter() - started)
+    print(f"N={n}: snapshot median {statistics.median(times):.2f} s "
+          f"(runs: {', '.join(f'{t:.2f}' for t in times)})")  # fmt: skip
 
 
 def measure(args, n, workers, url, sink_port, work_dir, factory, list_id) -> dict:
