@@ -270,13 +270,14 @@ def _subscribe_existing(db: Session, job: ImportJob, existing: dict[str, int]) -
     )
     if not active:
         return
-    have = set(
-        db.execute(
+    have = {
+        (row.subscriber_id, row.list_id)
+        for row in db.execute(
             select(Subscription.subscriber_id, Subscription.list_id).where(
                 Subscription.subscriber_id.in_(active)
             )
-        ).tuples()
-    )
+        )
+    }
     rows = [
         {"subscriber_id": s, "list_id": lst}
         for s in active
