@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.models import Campaign, CampaignKind, CampaignStatus
@@ -55,7 +56,12 @@ def test_worker_configuration_is_the_reliable_one(tmp_path) -> None:
     assert config["task_serializer"] == "json" and config["accept_content"] == ["json"]
     assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
     assert config["worker_prefetch_multiplier"] == 1
-    assert config["task_routes"]["newsletter.send_*"]["queue"] == SEND_QUEUE
+    app = Celery(set_as_current=False)
+    app.conf.update(config)
+    for bulk in ("newsletter.send_batch", "newsletter.send_sweep"):
+        assert app.amqp.router.route({}, bulk)["queue"].name == SEND_QUEUE
+    for person_waiting in ("newsletter.send_journey_email", "newsletter.send_test"):
+        assert app.amqp.router.route({}, person_waiting)["queue"].name != SEND_QUEUE
     assert config["broker_transport_options"]["visibility_timeout"] == VISIBILITY_TIMEOUT
     assert config["task_time_limit"] < VISIBILITY_TIMEOUT
     assert config["beat_schedule"]["tick"]["schedule"] == 60.0

@@ -20,6 +20,7 @@ from kombu import Queue
 from newsletter.broker import VISIBILITY_TIMEOUT, broker_transport_options
 from newsletter.config import Settings, get_settings
 
+BULK_SEND_TASKS = ("newsletter.send_batch", "newsletter.send_sweep")
 SEND_QUEUE = "send"
 DEFAULT_QUEUE = "default"
 SEND_TASK_TIME_LIMIT = 15 * 60
@@ -44,7 +45,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_default_queue": DEFAULT_QUEUE,
         "task_queues": (Queue(DEFAULT_QUEUE), Queue(SEND_QUEUE)),
-        "task_routes": {"newsletter.send_*": {"queue": SEND_QUEUE}},
+        # Only bulk campaign sending goes to the send queue: a confirmation email or a staff
+        # test message must not wait behind a 100,000-recipient campaign.
+        "task_routes": {name: {"queue": SEND_QUEUE} for name in BULK_SEND_TASKS},
         "task_time_limit": SEND_TASK_TIME_LIMIT,
         "task_soft_time_limit": SEND_TASK_TIME_LIMIT - 60,
         "timezone": "UTC",
