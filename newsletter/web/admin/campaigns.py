@@ -280,6 +280,18 @@ def _preview_subject(staff: Staff, subscriber_id: str) -> Subscriber | None:
     return staff.db.get(Subscriber, int(subscriber_id))
 
 
+def _preview_inputs(
+    request: Request, staff: Staff, campaign_id: int, language: str, subscriber_id: str
+) -> tuple[Settings, Campaign, str, Subscriber | None]:
+    """What both preview routes show: the campaign, a known language, and (for editors)
+    the subscriber to preview as; viewers only ever see the sample reader."""
+    settings: Settings = request.app.state.settings
+    campaign = _campaign(staff, campaign_id)
+    language = language if language in settings.languages else settings.default_language
+    subscriber = _preview_subject(staff, subscriber_id) if staff.can(editor.min_role) else None
+    return settings, campaign, language, subscriber
+
+
 @router.get("/admin/campaigns/{campaign_id}/preview", response_class=HTMLResponse)
 def campaign_preview(
     request: Request,
@@ -288,39 +300,24 @@ def campaign_preview(
     language: str = "",
     subscriber_id: str = "",
 ) -> Response:
-    settings: Settings = request.app.state.settings
-    campaign = _campaign(staff, campaign_id)
-    language = language if language in settings.languages else settings.default_language
-    subscriber = _preview_subject(staff, subscriber_id) if staff.can(editor.min_role) else None
-    try:
-        shown = ca.preview_as(settings, campaign, language, subscriber)
-    except (ComposeError, HeaderInjection) as exc:
-        return render(
-            request,
-            "campaign_preview.html",
-            {
-                "c": campaign,
-                "error": str(exc),
-                "p": None,
-                "language": language,
-                "languages": settings.languages,
-                "subscriber": subscriber,
-            },
-            400,
-        )
-    return render(
-        request,
-        "campaign_preview.html",
-        {
-            "c": campaign,
-            "p": shown,
-            "error": "",
-            "language": language,
-            "languages": settings.languages,
-            "subscriber": subscriber,
-            "subscriber_id": subscriber_id,
-        },
+    settings, campaign, language, subscriber = _preview_inputs(
+        request, staff, campaign_id, language, subscriber_id
     )
+    context = {
+        "c": campaign,
+        "p": None,
+        "error": "",
+        "language": language,
+        "languages": settings.languages,
+        "subscriber": subscriber,
+        "subscriber_id": subscriber_id,
+    }
+    try:
+        context["p"] = ca.preview_as(settings, campaign, language, subscriber)
+    except (ComposeError, HeaderInjection) as exc:
+        context["error"] = str(exc)
+        return render(request, "campaign_preview.html", context, 400)
+    return render(request, "campaign_preview.html", context)
 
 
 @router.get("/admin/campaigns/{campaign_id}/preview.html", response_class=HTMLResponse)
@@ -332,10 +329,9 @@ def campaign_preview_html(
     subscriber_id: str = "",
 ) -> Response:
     """The HTML part alone, for the preview frame: its own strict CSP (no script at all)."""
-    settings: Settings = request.app.state.settings
-    campaign = _campaign(staff, campaign_id)
-    language = language if language in settings.languages else settings.default_language
-    subscriber = _preview_subject(staff, subscriber_id) if staff.can(editor.min_role) else None
+    settings, campaign, language, subscriber = _preview_inputs(
+        request, staff, campaign_id, language, subscriber_id
+    )
     try:
         html = ca.preview_as(settings, campaign, language, subscriber).html
     except (ComposeError, HeaderInjection) as exc:
