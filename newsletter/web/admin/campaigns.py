@@ -225,11 +225,21 @@ def campaign_pause(
 def campaign_resume(
     request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
 ) -> Response:
+    """Resumes in this request (the page shows "sending" at once, not after a queued task
+    has waited behind in-flight batches) and enqueues the remaining batches after commit."""
     campaign = _campaign(staff, campaign_id)
-    if campaign.status != CampaignStatus.PAUSED:
+    settings: Settings = request.app.state.settings
+    try:
+        batches = service.resume_campaign(staff.db, campaign.id, settings=settings)
+    except service.CampaignStateError:
         return _refused(request, staff, campaign, "Only a paused campaign can be resumed.")
     app = request.app
-    after_commit(staff.db, lambda: enqueue(app, "newsletter.resume_campaign", campaign_id))
+
+    def enqueue_batches() -> None:
+        for first, last in batches.ranges:
+            enqueue(app, "newsletter.send_batch", campaign_id, first, last)
+
+    after_commit(staff.db, enqueue_batches)
     return _act(request, staff, campaign, "resume", "resumed")
 
 
