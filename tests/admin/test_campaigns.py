@@ -122,7 +122,7 @@ def slow_worker(tmp_path: Path, pg_url: str, committed_db: object, smtp_server) 
         database_url=pg_url,
         broker_url=broker,
         smtp_url=smtp_server.url,
-        smtp_rate_per_second=6,
+        smtp_rate_per_second=3,
         send_chunk_size=2,
         send_batch_size=10,
         org_timezone="Europe/Paris",
