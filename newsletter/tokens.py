@@ -64,7 +64,7 @@ class TokenSigner:
 
     def _signature(self, payload: bytes) -> bytes:
         key = _derived_key(self.purpose, self.secret_key)
-        return hmac.new(key, payload, hashlib.sha256).digest()[: self.signature_bytes]
+        return hmac.digest(key, payload, "sha256")[: self.signature_bytes]
 
     def sign(
         self, subject: str, *, max_age_seconds: int | None = None, now: float | None = None

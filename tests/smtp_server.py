@@ -85,6 +85,19 @@ class _Handler:
     def __init__(self, owner: SmtpTestServer) -> None:
         self.owner = owner
 
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.owner.pipelining:  # aiosmtpd reads one line at a time, so pipelined commands queue
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
@@ -133,6 +146,8 @@ class SmtpTestServer:
 
     `security` "starttls" requires STARTTLS before MAIL; "tls" speaks TLS from the first byte.
     With `credentials`, AUTH (PLAIN/LOGIN) is required before MAIL (offered, with "tls").
+    With `pipelining`, EHLO offers PIPELINING (RFC 2920), so a client sends MAIL, RCPT and DATA
+    at once.
     """
 
     host = "127.0.0.1"
@@ -143,11 +158,13 @@ class SmtpTestServer:
         security: Security = "none",
         certificate: tuple[Path, Path] | None = None,
         credentials: tuple[str, str] | None = None,
+        pipelining: bool = False,
     ) -> None:
         if security != "none" and certificate is None:
             raise ValueError("a TLS server needs a (cert.pem, key.pem) pair")
         self.security = security
         self.credentials = credentials
+        self.pipelining = pipelining
         self.rules = Rules()
         self.logins: list[str] = []
         self._lock = threading.Condition()

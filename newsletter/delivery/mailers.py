@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
 from newsletter.delivery.outcomes import SendResult, classify, relay_refused
+from newsletter.delivery.smtp_transaction import send_transaction
 
 if TYPE_CHECKING:
     from newsletter.config import Settings, SmtpTarget
@@ -143,7 +144,7 @@ class SmtpMailer(Mailer):
             if not self._connected():
                 self._connect()
             assert self._smtp is not None
-            refused = self._smtp.sendmail(mail_from, list(recipients), message, options)
+            refused = send_transaction(self._smtp, mail_from, recipients, message, options)
         except MailerUnavailable as unavailable:
             self._down = (time.monotonic() + self.reconnect_backoff, unavailable.result)
             return unavailable.result

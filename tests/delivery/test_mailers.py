@@ -37,6 +37,13 @@ def make_message(to: str = READER, subject: str = "Statement", body: str = "Hell
     return message.as_bytes()
 
 
+@pytest.fixture(params=["one command at a time", "pipelined"])
+def smtp_server(request: pytest.FixtureRequest) -> Iterator[SmtpTestServer]:
+    """Every relay behaviour below is checked with and without PIPELINING offered."""
+    with SmtpTestServer(pipelining=request.param == "pipelined") as server:
+        yield server
+
+
 @pytest.fixture
 def mailer(smtp_server: SmtpTestServer) -> Iterator[SmtpMailer]:
     with SmtpMailer(smtp_server.target(timeout=5)) as mailer:
