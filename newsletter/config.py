@@ -113,7 +113,11 @@ class Settings(BaseSettings):
     send_batch_size: int = Field(default=200, ge=1, le=10_000)
     templates_dir: Path = PROJECT_ROOT / "templates"
     # ---- Sending engine (issue 4) ----
-    send_chunk_size: int = Field(default=25, ge=1, le=1_000)
+    # A chunk ends after this many messages or this many seconds, whichever comes first: large
+    # chunks cost fewer database round trips at full speed, the time bound keeps pause, cancel
+    # and the unsubscribe re-check prompt when a rate limit slows sending down.
+    send_chunk_size: int = Field(default=100, ge=1, le=1_000)
+    send_chunk_seconds: float = Field(default=1.0, gt=0, le=60)
     send_retry_base_seconds: float = Field(default=60.0, gt=0)
     send_retry_max_seconds: float = Field(default=3600.0, gt=0)
     send_retry_deadline_seconds: float = Field(default=86_400.0, gt=0)

@@ -4,7 +4,8 @@ Invariants 1 and 2: `start_campaign` snapshots the recipients in one statement a
 batches to enqueue; the caller (a Celery task, a test) enqueues them only after its transaction
 committed. Pause and cancel are one UPDATE of the campaign row: every worker reads that status
 with each chunk it records (`newsletter.delivery.pipeline`), so they take effect within one chunk
-(at most ``SEND_CHUNK_SIZE`` messages, well under a second at normal speed) on every worker.
+(``SEND_CHUNK_SIZE`` messages or ``SEND_CHUNK_SECONDS``, whichever ends first) on every
+worker.
 
 Statuses: draft -> scheduled -> sending -> sent, with sending <-> paused, and cancelled from any
 state that has not finished. A campaign that cannot be composed becomes failed.

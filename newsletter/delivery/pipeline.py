@@ -213,14 +213,7 @@ def _run(
             session.commit()
             while pending:
                 try:
-                    attempts = [
-                        _send_one(settings, variants, mailer, item)
-                        if item.claimed.subscriber_id in sendable
-                        else Attempt(
-                            item.claimed, item.recipient.address, None, note=NOT_SUBSCRIBED
-                        )
-                        for item in pending[0]
-                    ]
+                    attempts = _send_chunk(settings, variants, mailer, pending, sendable)
                 except ComposeError as exc:
                     pause_campaign(session, campaign.id, f"cannot compose: {exc}"[:200])
                     session.commit()
@@ -228,15 +221,17 @@ def _run(
                     log.error("campaign %s paused: cannot compose (%s)", campaign.id, exc)
                     return
                 now = utcnow()
-                state = record_chunk(session, settings, campaign, attempts, now)
-                report.stopped = _should_stop(settings, session, campaign.id, state)
-                if not report.stopped and len(pending) > 1:
+                if len(pending) > 1:  # reads first: the counters below lock the campaign row,
+                    # which every worker on this campaign updates, so that lock is held only
+                    # from the counter UPDATE to the commit
                     upcoming = [item.claimed.subscriber_id for item in pending[1]]
                     sendable = still_sendable(session, campaign.id, upcoming)
                     if time.monotonic() - last_heartbeat > _heartbeat_seconds(settings):
                         ids = [item.claimed.id for rest in pending[1:] for item in rest]
                         claims.heartbeat(session, ids, worker, now)
                         last_heartbeat = time.monotonic()
+                state = record_chunk(session, settings, campaign, attempts, now)
+                report.stopped = _should_stop(settings, session, campaign.id, state)
                 session.commit()
                 pending.pop(0)
                 _count(report, attempts)
@@ -245,6 +240,33 @@ def _run(
         except BaseException:
             session.rollback()
             raise
+
+
+def _send_chunk(
+    settings: Settings,
+    variants: _Variants,
+    mailer: Mailer,
+    pending: list[list[_Work]],
+    sendable: set[int],
+) -> list[Attempt]:
+    """Send ``pending[0]`` (re-checked: ``sendable``) until done or ``SEND_CHUNK_SECONDS`` pass.
+
+    When time runs out (a rate limit is pacing the worker), what is left of the chunk becomes
+    the next chunk, re-checked before it is sent, and ``pending[0]`` keeps only what was tried.
+    """
+    deadline = time.monotonic() + settings.send_chunk_seconds
+    attempts = []
+    for item in pending[0]:
+        if item.claimed.subscriber_id in sendable:
+            attempt = _send_one(settings, variants, mailer, item)
+        else:
+            attempt = Attempt(item.claimed, item.recipient.address, None, note=NOT_SUBSCRIBED)
+        attempts.append(attempt)
+        if time.monotonic() >= deadline:
+            break
+    if len(attempts) < len(pending[0]):
+        pending[0:1] = [pending[0][: len(attempts)], pending[0][len(attempts) :]]
+    return attempts
 
 
 def _heartbeat_seconds(settings: Settings) -> float:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections import Counter
 
 from sqlalchemy import func, select
 
+from newsletter.campaigns import service
 from newsletter.delivery import pipeline
 from newsletter.delivery.relays import FailoverMailer, make_campaign_mailer, relay_limits
 from newsletter.delivery.throttle import Limits, LocalBuckets, RedisBuckets, Throttle
@@ -100,3 +102,37 @@ def test_a_relay_that_is_down_fails_over_to_the_next_one(
             select(Delivery.status, func.count()).group_by(Delivery.status)
         ).all()
     assert Counter({str(s): n for s, n in rows}) == Counter({"sent": 30})
+
+
+def test_a_rate_limited_chunk_ends_on_time_so_pause_is_prompt(
+    committed_db, tmp_path, pg_url, smtp_server
+) -> None:
+    """At 10 messages/s a 100-message chunk would take 10 s; SEND_CHUNK_SECONDS cuts it short."""
+    settings = make_test_settings(
+        tmp_path,
+        database_url=pg_url,
+        smtp_url=smtp_server.url,
+        smtp_rate_per_second=10,
+        send_batch_size=100,
+        send_chunk_size=100,
+        send_chunk_seconds=0.5,
+    )
+    campaign_id, batches = start(committed_db, settings, 40)
+    reports: list[pipeline.BatchReport] = []
+    sender = threading.Thread(
+        target=lambda: reports.append(
+            pipeline.send_batch(committed_db, settings, campaign_id, *batches.ranges[0])
+        )
+    )
+    sender.start()
+    time.sleep(1.0)
+    with committed_db() as session, session.begin():
+        assert service.pause_campaign(session, campaign_id)
+    paused_at = time.monotonic()
+    sender.join(timeout=15)
+    stopped_after = time.monotonic() - paused_at
+    (report,) = reports
+    assert report.stopped == "paused"
+    assert stopped_after < 1.5, f"the batch ran {stopped_after:.1f}s after the pause"
+    assert 10 <= report.sent < 40 and report.released == 40 - report.sent
+    assert len(smtp_server.messages) == report.sent
