@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     org_timezone: str = "UTC"
     default_language: str = "en"
     languages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["en", "fr"])
-    send_batch_size: int = Field(default=200, ge=1, le=10_000)
+    send_batch_size: int = Field(default=500, ge=1, le=10_000)
     templates_dir: Path = PROJECT_ROOT / "templates"
     # ---- Sending engine (issue 4) ----
     # A chunk ends after this many messages or this many seconds, whichever comes first: large
