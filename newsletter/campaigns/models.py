@@ -145,7 +145,6 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "subscriber_id"),
         Index("ix_deliveries_claimable", "campaign_id", "status", "next_attempt_at"),
-        Index("ix_deliveries_status_claimed_at", "status", "claimed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
