@@ -80,3 +80,53 @@ def test_a_partial_or_unreadable_dkim_configuration_stops_start_up(tmp_path: Pat
             dkim_selector="s",
             dkim_private_key_path=tmp_path / "bad.pem",
         )
+
+
+@pytest.mark.parametrize("make_key", [rsa_key, ed25519_key], ids=["rsa", "ed25519"])
+def test_signature_survives_a_relay_refolding_headers_and_its_lines_stay_short(
+    tmp_path: Path, make_key
+) -> None:
+    """Headers are canonicalised "relaxed": refolding or re-spacing them keeps it valid."""
+    record = make_key(tmp_path / "dkim.pem")
+    settings = make_test_settings(
+        tmp_path,
+        dkim_domain="coalition.example.org",
+        dkim_selector="news2026",
+        dkim_private_key_path=tmp_path / "dkim.pem",
+    )
+    variant = compose_variant(settings, make_campaign(), "en")
+    message = personalise(settings, variant, Recipient(9, "ann@example.org", "Ann", "pub-ann")).data
+    lines = message.partition(b"\r\n\r\n")[0].split(b"\r\n")
+    folded = next(i for i, line in enumerate(lines[1:], 1) if line[:1] not in (b" ", b"\t"))
+    signature_lines = lines[:folded]
+    assert lines[0].startswith(b"DKIM-Signature:")
+    assert all(len(line) <= 78 for line in signature_lines), signature_lines
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        return record
+
+    refolded = message.replace(b"\r\nSubject: ", b"\r\nSubject:\r\n\t  ", 1)
+    assert refolded != message and dkim.verify(refolded, dnsfunc=dns)
+    changed_body = message.replace(b"</html>", b"</HTML>")
+    assert changed_body != message and not dkim.verify(changed_body, dnsfunc=dns)
+
+
+def test_an_ed25519_seed_from_dknewkey_signs_verifiably(tmp_path: Path) -> None:
+    key = ed25519.Ed25519PrivateKey.generate()
+    seed = key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    (tmp_path / "seed.key").write_bytes(base64.b64encode(seed) + b"\n")
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    settings = make_test_settings(
+        tmp_path,
+        dkim_domain="coalition.example.org",
+        dkim_selector="s1",
+        dkim_private_key_path=tmp_path / "seed.key",
+    )
+    variant = compose_variant(settings, make_campaign(), "fr")
+    message = personalise(settings, variant, Recipient(3, "eve@example.org", "", "pub-eve")).data
+    record = b"v=DKIM1; k=ed25519; p=" + base64.b64encode(public)
+    assert dkim.verify(message, dnsfunc=lambda name, timeout=5: record)
