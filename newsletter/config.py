@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     send_retry_max_seconds: float = Field(default=3600.0, gt=0)
     send_retry_deadline_seconds: float = Field(default=86_400.0, gt=0)
     send_claim_timeout_seconds: float = Field(default=300.0, gt=0)
+    # How long a worker keeps retrying to record a sent chunk while the database is unreachable
+    # (capped at half the claim timeout): a PostgreSQL restart then costs no duplicate.
+    send_db_retry_seconds: float = Field(default=120.0, ge=0)
     send_auto_pause_error_rate: float = Field(default=0.25, gt=0, le=1)
     send_auto_pause_min_attempts: int = Field(default=100, ge=1)
     # -- content: alerts, digest, events, feeds (issue 5) --

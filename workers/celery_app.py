@@ -8,6 +8,8 @@
 - visibility timeout (Redis): an unacknowledged message is redelivered after this long. It
   must exceed the longest task (``SEND_TASK_TIME_LIMIT``), else a running batch would be
   handed to a second worker. Far-future work never rides on ETAs (invariant 4).
+- Redis restarts: workers reconnect forever and a running batch goes on; the tasks lost with a
+  Redis that kept nothing are recovered by the tick's sweeps from the database (invariant 2).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_url": settings.broker_url,
         "broker_transport_options": broker_transport_options(settings),
         "broker_connection_retry_on_startup": True,
+        # A Redis restart must not end a worker: reconnect for as long as it takes. A batch
+        # running meanwhile goes on (its state is in the database) instead of being cancelled.
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "result_backend": result_backend,
         "result_expires": 3600,
         "task_ignore_result": result_backend is None,

@@ -11,6 +11,7 @@ import functools
 import logging
 
 from celery import shared_task
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import newsletter.models  # noqa: F401 - every mapper configured before the first query
@@ -51,6 +52,16 @@ def send_test(address: str, language: str | None = None) -> dict[str, object]:
 
 
 # ---- Sending engine (issue 4) ----------------------------------------------------------------
+# A database that does not answer (a PostgreSQL restart) fails a task before it sent anything or
+# after it recorded what it sent (`pipeline` retries the recording itself): trying the task
+# again a little later is safe, and quicker than waiting for the tick's sweep.
+DB_RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
 
 
 def enqueue_batches(batches: service.Batches) -> None:
@@ -59,7 +70,7 @@ def enqueue_batches(batches: service.Batches) -> None:
         send_batch.delay(batches.campaign_id, first_id, last_id)
 
 
-@shared_task(name="newsletter.start_campaign")
+@shared_task(name="newsletter.start_campaign", **DB_RETRY)
 def start_campaign(campaign_id: int) -> int:
     """Snapshot the recipients, commit, then enqueue the batches; returns how many."""
     with unit_of_work(session_factory()) as session:
@@ -68,7 +79,7 @@ def start_campaign(campaign_id: int) -> int:
     return len(batches.ranges)
 
 
-@shared_task(name="newsletter.resume_campaign")
+@shared_task(name="newsletter.resume_campaign", **DB_RETRY)
 def resume_campaign(campaign_id: int) -> int:
     """Resume a paused campaign and enqueue what is left."""
     with unit_of_work(session_factory()) as session:
@@ -77,14 +88,14 @@ def resume_campaign(campaign_id: int) -> int:
     return len(batches.ranges)
 
 
-@shared_task(name="newsletter.send_batch")
+@shared_task(name="newsletter.send_batch", **DB_RETRY)
 def send_batch(campaign_id: int, first_id: int, last_id: int) -> dict[str, object]:
     """Claim and send one batch of a campaign (routed to the ``send`` queue)."""
     report = pipeline.send_batch(session_factory(), get_settings(), campaign_id, first_id, last_id)
     return dataclasses.asdict(report)
 
 
-@shared_task(name="newsletter.send_sweep")
+@shared_task(name="newsletter.send_sweep", **DB_RETRY)
 def send_sweep(campaign_id: int) -> dict[str, object]:
     """Send what is due in a campaign (retries, reclaimed rows), for up to a minute."""
     report = pipeline.sweep(session_factory(), get_settings(), campaign_id)

@@ -138,6 +138,22 @@ def heartbeat(session: Session, ids: Sequence[int], worker: str, now: dt.datetim
         )
 
 
+def held(session: Session, ids: Sequence[int], worker: str) -> bool:
+    """Whether this worker still holds any of ``ids`` (they are not recorded yet)."""
+    if not ids:
+        return False
+    found = session.scalar(
+        select(Delivery.id)
+        .where(
+            Delivery.id.in_(ids),
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_by == worker,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def reclaim_stale(session: Session, now: dt.datetime, timeout_seconds: float) -> dict[int, int]:
     """Return claims older than the timeout to the queue (skipped if the campaign was cancelled).
 

@@ -4,10 +4,10 @@ The hot path (invariant 5): composing happens once per (language, time zone) var
 cached for the batch; per message only `personalise` (byte substitution) and the SMTP
 transaction run. One SMTP connection serves the whole batch.
 
-Per chunk of ``SEND_CHUNK_SIZE`` messages, one transaction records the previous chunk's outcomes,
-reads the campaign's status back (pause/cancel take effect here, on every worker) and re-checks
-that the next chunk's recipients are still subscribed and not suppressed (invariant 7). A crash
-can therefore re-send at most one chunk, never a batch (invariant 3).
+Per chunk of ``SEND_CHUNK_SIZE`` messages, one transaction (`chunks`) records its outcomes, reads
+the campaign's status back (pause/cancel take effect here, on every worker) and re-checks that
+the next chunk's recipients are still subscribed and not suppressed (invariant 7). A crash can
+therefore re-send at most one chunk, never a batch (invariant 3); a database restart, none.
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ from newsletter.campaigns.service import finish_if_done, load_campaign, pause_ca
 from newsletter.config import Settings
 from newsletter.db import unit_of_work, utcnow
 from newsletter.delivery import claims
+from newsletter.delivery.chunks import ChunkCloser
 from newsletter.delivery.claims import Claimed
 from newsletter.delivery.mailers import Mailer
 from newsletter.delivery.outcomes import Outcome, SendResult
-from newsletter.delivery.recording import Attempt, CampaignState, record_chunk
+from newsletter.delivery.recording import Attempt
 from newsletter.delivery.relays import make_campaign_mailer
 from newsletter.rendering.compose import ComposeError, compose_variant, variant_key
 from newsletter.rendering.headers import HeaderInjection
@@ -38,7 +39,6 @@ from newsletter.rendering.mime import ComposedVariant, Recipient, personalise
 from newsletter.subscribers.models import Subscriber
 
 log = logging.getLogger(__name__)
-HEARTBEAT_SECONDS = 30.0
 NOT_SUBSCRIBED = "not sent: unsubscribed or suppressed before sending"
 
 
@@ -126,22 +126,6 @@ def _send_one(settings: Settings, variants: _Variants, mailer: Mailer, item: _Wo
     return Attempt(item.claimed, recipient.address, result, message.message_id)
 
 
-def _should_stop(
-    settings: Settings, session: Session, campaign_id: int, state: CampaignState
-) -> str:
-    if state.status is not CampaignStatus.SENDING:
-        return str(state.status)
-    if (
-        state.attempted >= settings.send_auto_pause_min_attempts
-        and state.error_rate > settings.send_auto_pause_error_rate
-    ):
-        reason = f"auto-paused: error rate {state.error_rate:.0%} over {state.attempted} attempts"
-        pause_campaign(session, campaign_id, reason)
-        log.warning("campaign %s %s", campaign_id, reason)
-        return "paused"
-    return ""
-
-
 def send_batch(
     factory: sessionmaker[Session],
     settings: Settings,
@@ -205,7 +189,7 @@ def _run(
 
     One session (one pooled connection) for the whole batch, one transaction per chunk.
     """
-    last_heartbeat = time.monotonic()
+    closer = ChunkCloser(settings, campaign, worker)
     with factory() as session:
         try:
             first = [item.claimed.subscriber_id for item in pending[0]]
@@ -220,19 +204,10 @@ def _run(
                     report.stopped = "paused"
                     log.error("campaign %s paused: cannot compose (%s)", campaign.id, exc)
                     return
-                now = utcnow()
-                if len(pending) > 1:  # reads first: the counters below lock the campaign row,
-                    # which every worker on this campaign updates, so that lock is held only
-                    # from the counter UPDATE to the commit
-                    upcoming = [item.claimed.subscriber_id for item in pending[1]]
-                    sendable = still_sendable(session, campaign.id, upcoming)
-                    if time.monotonic() - last_heartbeat > _heartbeat_seconds(settings):
-                        ids = [item.claimed.id for rest in pending[1:] for item in rest]
-                        claims.heartbeat(session, ids, worker, now)
-                        last_heartbeat = time.monotonic()
-                state = record_chunk(session, settings, campaign, attempts, now)
-                report.stopped = _should_stop(settings, session, campaign.id, state)
-                session.commit()
+                after = pending[1] if len(pending) > 1 else []
+                upcoming = [item.claimed.subscriber_id for item in after]
+                end = closer.close(session, attempts, upcoming, lambda: _held_after(pending))
+                report.stopped, sendable = end.stopped, end.sendable
                 pending.pop(0)
                 _count(report, attempts)
                 if report.stopped:
@@ -269,9 +244,9 @@ def _send_chunk(
     return attempts
 
 
-def _heartbeat_seconds(settings: Settings) -> float:
-    """Refresh claims well before the tick could take them for a dead worker's."""
-    return min(HEARTBEAT_SECONDS, settings.send_claim_timeout_seconds / 3)
+def _held_after(pending: list[list[_Work]]) -> list[int]:
+    """The claims still held once the current chunk (``pending[0]``) is recorded."""
+    return [item.claimed.id for rest in pending[1:] for item in rest]
 
 
 def _count(report: BatchReport, attempts: list[Attempt]) -> None:

@@ -9,11 +9,17 @@ atomically, using Redis' clock so machines with skewed clocks agree.
 
 Without ``REDIS_URL`` (the one-box default) the same buckets live in the process: exact for a
 single worker process, a per-process limit otherwise (documented in the README).
+
+When Redis is configured but does not answer (restarting, unreachable), the throttle falls back to
+the in-process buckets for a few seconds at a time instead of raising: a rate-limit store must
+never stop a batch mid-chunk, because messages already sent in that chunk would then be handed
+back unrecorded and sent twice (invariant 3). The quota is briefly per process instead of shared.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +27,10 @@ from dataclasses import dataclass
 
 import redis
 
+log = logging.getLogger(__name__)
 MAX_WAIT_SECONDS = 5.0
+REDIS_RETRY_SECONDS = 5.0  # while Redis is down, how long to use local buckets before asking again
+REDIS_TIMEOUT_SECONDS = 2.0
 
 # KEYS: bucket keys; ARGV: capacity_1, rate_1, capacity_2, rate_2, ...
 # Returns 0 when a token was taken from every bucket, else the seconds to wait (as a string).
@@ -138,13 +147,25 @@ class Throttle:
         self.store = store
         self.sleep = sleep
         self.waited = 0.0
+        self.fallback = store if isinstance(store, LocalBuckets) else LocalBuckets()
+        self.shared_again_at = 0.0  # while Redis is down: when to try it again
+
+    def _take(self, buckets: Sequence[Bucket]) -> float:
+        if self.store is not self.fallback and time.monotonic() >= self.shared_again_at:
+            try:
+                return self.store.take(buckets)
+            except redis.RedisError as exc:
+                self.shared_again_at = time.monotonic() + REDIS_RETRY_SECONDS
+                log.warning("rate limits: Redis unreachable (%s); per-process limits for now",
+                            type(exc).__name__)  # fmt: skip
+        return self.fallback.take(buckets)
 
     def acquire(self, relay: str, limits: Limits, domain: str) -> None:
         buckets = limits.buckets(relay, domain)
         if not buckets:
             return
         while True:
-            wait = self.store.take(buckets)
+            wait = self._take(buckets)
             if wait <= 0:
                 return
             wait = min(wait, MAX_WAIT_SECONDS)
@@ -156,5 +177,10 @@ class Throttle:
 def make_throttle(redis_url: str | None) -> Throttle:
     """Shared buckets when Redis is configured, else per-process ones (one per process)."""
     if redis_url:
-        return Throttle(RedisBuckets(redis.Redis.from_url(redis_url)))
+        client = redis.Redis.from_url(
+            redis_url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
+        return Throttle(RedisBuckets(client))
     return Throttle(LocalBuckets())
