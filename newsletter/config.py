@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     send_db_retry_seconds: float = Field(default=120.0, ge=0)
     send_auto_pause_error_rate: float = Field(default=0.25, gt=0, le=1)
     send_auto_pause_min_attempts: int = Field(default=100, ge=1)
+    # The error rate is taken over about this many recent attempts (exponentially weighted).
+    send_auto_pause_window: int = Field(default=500, ge=2, le=1_000_000)
     # -- content: alerts, digest, events, feeds (issue 5) --
     alert_lists: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: {"press_release": "press-releases", "event": "events"}

@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -114,6 +115,10 @@ class Campaign(Base):
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
     bounced_count: Mapped[int] = mapped_column(Integer, default=0)
     skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The recent error rate (delivery/error_window.py): exponentially weighted attempts and
+    # errors since the campaign started or was last resumed.
+    window_attempts: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    window_errors: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
     lists: Mapped[list[MailingList]] = relationship(secondary=campaign_lists)
     posts: Mapped[list[CampaignPost]] = relationship(

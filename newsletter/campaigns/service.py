@@ -157,7 +157,14 @@ def resume_campaign(
     result = session.execute(
         update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.PAUSED)
-        .values(status=CampaignStatus.SENDING, status_reason="", updated_at=utcnow())
+        # An empty error window: the errors that paused it must not pause it again at once.
+        .values(
+            status=CampaignStatus.SENDING,
+            status_reason="",
+            updated_at=utcnow(),
+            window_attempts=0.0,
+            window_errors=0.0,
+        )
     )
     if not result.rowcount:
         raise CampaignStateError("only a paused campaign can be resumed")

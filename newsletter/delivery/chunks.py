@@ -52,11 +52,14 @@ def should_stop(
     """ "" to go on; else why the batch stops (paused or cancelled by staff, or auto-paused)."""
     if state.status is not CampaignStatus.SENDING:
         return str(state.status)
+    window, size = state.window, settings.send_auto_pause_window
+    attempts = window.attempts(size)
     if (
-        state.attempted >= settings.send_auto_pause_min_attempts
-        and state.error_rate > settings.send_auto_pause_error_rate
+        attempts >= settings.send_auto_pause_min_attempts
+        and window.error_rate > settings.send_auto_pause_error_rate
     ):
-        reason = f"auto-paused: error rate {state.error_rate:.0%} over {state.attempted} attempts"
+        over = f"its last {size} attempts" if attempts > size else f"{attempts:.0f} attempts"
+        reason = f"auto-paused: error rate {window.error_rate:.0%} over {over}"
         pause_campaign(session, campaign_id, reason)
         log.warning("campaign %s %s", campaign_id, reason)
         return "paused"

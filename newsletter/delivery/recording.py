@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import String, cast, literal, update
 from sqlalchemy.orm import Session
@@ -21,10 +21,14 @@ from sqlalchemy.orm import Session
 from newsletter.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from newsletter.config import Settings
 from newsletter.delivery.claims import Claimed
+from newsletter.delivery.error_window import ErrorWindow, chunk_update
 from newsletter.delivery.outcomes import Outcome, SendResult
 from newsletter.delivery.smtp_bounces import record_smtp_rejection
 from newsletter.rendering.mime import message_id
 
+_ATTEMPTED = frozenset(
+    {DeliveryStatus.SENT, DeliveryStatus.DEFERRED, DeliveryStatus.FAILED, DeliveryStatus.BOUNCED}
+)
 _COUNTER = {
     DeliveryStatus.SENT: "sent_count",
     DeliveryStatus.DEFERRED: "deferred_count",
@@ -47,20 +51,14 @@ class Attempt:
 
 @dataclass(frozen=True)
 class CampaignState:
+    """The campaign after a chunk: status (pause/cancel), counters, recent error window."""
+
     status: CampaignStatus
     sent: int
     deferred: int
     failed: int
     bounced: int
-
-    @property
-    def error_rate(self) -> float:
-        attempted = self.sent + self.deferred + self.failed + self.bounced
-        return (self.deferred + self.failed + self.bounced) / attempted if attempted else 0.0
-
-    @property
-    def attempted(self) -> int:
-        return self.sent + self.deferred + self.failed + self.bounced
+    window: ErrorWindow = field(default_factory=ErrorWindow)
 
 
 def backoff_seconds(settings: Settings, attempts: int) -> float:
@@ -149,17 +147,21 @@ def record_chunk(
             )
     deltas = Counter(_COUNTER[row["status"]] for row in rows)  # type: ignore[index]
     counters = {name: getattr(Campaign, name) + count for name, count in deltas.items()}
+    errors = [row["status"] != DeliveryStatus.SENT for row in rows if row["status"] in _ATTEMPTED]
+    window = chunk_update(settings.send_auto_pause_window, errors)
     state = session.execute(
         update(Campaign)
         .where(Campaign.id == campaign.id)
-        .values(**counters, updated_at=now)
+        .values(**counters, **window, updated_at=now)
         .returning(
             Campaign.status,
             Campaign.sent_count,
             Campaign.deferred_count,
             Campaign.failed_count,
             Campaign.bounced_count,
+            Campaign.window_attempts,
+            Campaign.window_errors,
         ),
         execution_options={"synchronize_session": False},
     ).one()
-    return CampaignState(CampaignStatus(state[0]), *state[1:])
+    return CampaignState(CampaignStatus(state[0]), *state[1:5], ErrorWindow(state[5], state[6]))
