@@ -4,7 +4,12 @@ One place decides what an unsubscribe link, a preference-centre link, the
 ``List-Unsubscribe`` mailto and a VERP return path look like, so the sending engine
 (which writes them), the web pages (which honour them) and the inbound receiver (which
 parses them) cannot disagree. Tokens carry opaque ids only: a subscriber's ``public_id``,
-optionally scoped to one list's id, or a delivery id.
+optionally scoped to list ids, or a delivery id.
+
+- An unsubscribe token is scoped to the lists the email was sent to: a campaign to "press" and
+  "events" carries ``<public id>/<press id>,<events id>`` and leaves the person on their other
+  lists. No list (a journey email): from everything. Tokens of the one-list form
+  ``<public id>/<list id>`` minted before multi-list scopes read the same.
 
 - Unsubscribe tokens never expire: a supporter must be able to leave from an old email.
 - Tokens that travel in an SMTP local part (VERP, mailto) are lower-case base32, because
@@ -13,6 +18,7 @@ optionally scoped to one list's id, or a delivery id.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from newsletter.config import Settings
@@ -22,14 +28,24 @@ UNSUBSCRIBE = "unsubscribe"
 PREFERENCES = "preferences"
 VERP = "verp"
 _LIST_SCOPE = "/"
+_LIST_SEPARATOR = ","
 
 
 @dataclass(frozen=True)
 class UnsubscribeScope:
-    """Whom a token unsubscribes, and from which list (None: from everything)."""
+    """Whom a token unsubscribes, and from which lists (none: from everything)."""
 
     subscriber_public_id: str
-    list_id: int | None = None
+    list_ids: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, subscriber_public_id: str, list_ids: Iterable[int] = ()) -> UnsubscribeScope:
+        """The scope in its one canonical form: list ids sorted, each once."""
+        return cls(subscriber_public_id, tuple(sorted(set(list_ids))))
+
+    @property
+    def everything(self) -> bool:
+        return not self.list_ids
 
 
 def _unsubscribe_signer(settings: Settings, *, in_local_part: bool = False) -> TokenSigner:
@@ -42,16 +58,18 @@ def _unsubscribe_signer(settings: Settings, *, in_local_part: bool = False) -> T
 
 
 def _scope_subject(scope: UnsubscribeScope) -> str:
-    if scope.list_id is None:
+    if scope.everything:
         return scope.subscriber_public_id
-    return f"{scope.subscriber_public_id}{_LIST_SCOPE}{scope.list_id}"
+    lists = _LIST_SEPARATOR.join(str(list_id) for list_id in scope.list_ids)
+    return f"{scope.subscriber_public_id}{_LIST_SCOPE}{lists}"
 
 
 def _parse_scope(subject: str) -> UnsubscribeScope:
-    public_id, _, list_id = subject.partition(_LIST_SCOPE)
-    if not public_id or (list_id and not list_id.isdigit()):
+    public_id, scoped, lists = subject.partition(_LIST_SCOPE)
+    parts = lists.split(_LIST_SEPARATOR) if scoped else []
+    if not public_id or not all(part.isdigit() for part in parts):
         raise InvalidToken("malformed unsubscribe subject")
-    return UnsubscribeScope(public_id, int(list_id) if list_id else None)
+    return UnsubscribeScope.of(public_id, (int(part) for part in parts))
 
 
 def unsubscribe_token(settings: Settings, scope: UnsubscribeScope) -> str:

@@ -24,18 +24,18 @@ def settings(tmp_path: Path):
 
 
 def test_unsubscribe_url_round_trips_with_and_without_a_list(settings) -> None:
-    for scope in (UnsubscribeScope("abc123"), UnsubscribeScope("abc123", list_id=7)):
+    for scope in (UnsubscribeScope("abc123"), UnsubscribeScope.of("abc123", [7])):
         url = unsubscribe_url(settings, scope)
         assert url.startswith("http://127.0.0.1:8000/unsubscribe/")
         assert parse_unsubscribe_token(settings, url.rsplit("/", 1)[1]) == scope
 
 
 def test_unsubscribe_mailto_token_survives_case_folding(settings) -> None:
-    mailto = unsubscribe_mailto(settings, UnsubscribeScope("abc123", 3))
+    mailto = unsubscribe_mailto(settings, UnsubscribeScope.of("abc123", [3]))
     local = mailto.removeprefix("mailto:").split("@")[0]
     assert local.startswith("unsubscribe+") and len(local) <= 64
     token = local.split("+", 1)[1]
-    assert parse_unsubscribe_token(settings, token.upper()) == UnsubscribeScope("abc123", 3)
+    assert parse_unsubscribe_token(settings, token.upper()) == UnsubscribeScope.of("abc123", [3])
 
 
 def test_a_preferences_token_is_not_an_unsubscribe_token(settings) -> None:
@@ -61,11 +61,28 @@ def test_verp_address_names_its_delivery_and_refuses_forgeries(settings) -> None
 def test_list_unsubscribe_headers_carry_https_and_mailto_and_one_click(settings) -> None:
     from newsletter.rendering.list_headers import list_unsubscribe_headers
 
-    headers = list_unsubscribe_headers(settings, UnsubscribeScope("abc123", 2))
+    headers = list_unsubscribe_headers(settings, UnsubscribeScope.of("abc123", [2]))
     https, mailto = (part.strip(" <>") for part in headers["List-Unsubscribe"].split(","))
     assert https.startswith("http://127.0.0.1:8000/unsubscribe/")
     assert mailto.startswith("mailto:unsubscribe+")
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert parse_unsubscribe_token(settings, https.rsplit("/", 1)[1]) == UnsubscribeScope(
-        "abc123", 2
+    assert parse_unsubscribe_token(settings, https.rsplit("/", 1)[1]) == UnsubscribeScope.of(
+        "abc123", [2]
     )
+
+
+def test_an_unsubscribe_scope_may_name_several_lists_and_old_one_list_tokens_still_read(
+    settings,
+) -> None:
+    from newsletter.links import _unsubscribe_signer
+
+    scope = UnsubscribeScope.of("abc123", [9, 3, 9])
+    assert scope.list_ids == (3, 9) and not scope.everything
+    for url in (unsubscribe_url(settings, scope), unsubscribe_mailto(settings, scope)):
+        token = url.rsplit("/", 1)[1] if url.startswith("http") else url.split("+")[1].split("@")[0]
+        assert parse_unsubscribe_token(settings, token) == scope
+    one_list = _unsubscribe_signer(settings).sign("abc123/7")  # as minted before several lists
+    assert parse_unsubscribe_token(settings, one_list) == UnsubscribeScope.of("abc123", [7])
+    for subject in ("abc123/", "abc123/3,", "abc123/3,x", "/3"):
+        with pytest.raises(InvalidToken):
+            parse_unsubscribe_token(settings, _unsubscribe_signer(settings).sign(subject))

@@ -1,8 +1,8 @@
 """The ``List-Unsubscribe`` mailto: a message to ``unsubscribe+<token>@`` unsubscribes.
 
 RFC 2369's mailto is the only way some mail clients offer to leave a list; it must work as
-surely as the https link. The token is the same signed scope as the link's (one list or
-everything), so the message's content and its sender do not matter.
+surely as the https link. The token is the same signed scope as the link's (the email's lists
+or everything), so the message's content and its sender do not matter.
 """
 
 from __future__ import annotations
@@ -42,5 +42,6 @@ def unsubscribe_by_mail(session: Session, settings: Settings, token: str) -> int
     subscriber = subscriber_service.unsubscribe(session, scope, REASON, "person")
     if subscriber is None:
         return None
-    log.info("subscriber %s unsubscribed by mail (list %s)", subscriber.id, scope.list_id)
+    lists = ",".join(map(str, scope.list_ids)) or "all"
+    log.info("subscriber %s unsubscribed by mail (lists %s)", subscriber.id, lists)
     return subscriber.id

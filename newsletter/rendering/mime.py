@@ -72,7 +72,7 @@ class ComposedVariant:
     boundary: bytes
     message_id_prefix: str
     message_id_domain: str
-    unsubscribe_list_id: int | None
+    unsubscribe_list_ids: tuple[int, ...]  # the campaign's lists: its links leave only those
     signer: Callable[[bytes], bytes] | None = field(default=None, compare=False)
 
 
@@ -158,7 +158,7 @@ def build_variant(
         boundary=boundary,
         message_id_prefix=campaign.public_id,
         message_id_domain=domain,
-        unsubscribe_list_id=lists[0].id if len(lists) == 1 else None,
+        unsubscribe_list_ids=tuple(item.id for item in lists),
     )
 
 
@@ -212,7 +212,7 @@ def personalise(
     settings: Settings, variant: ComposedVariant, recipient: Recipient
 ) -> PersonalMessage:
     """The message for one recipient: substitution into the variant's prebuilt bytes."""
-    scope = UnsubscribeScope(recipient.public_id, variant.unsubscribe_list_id)
+    scope = UnsubscribeScope(recipient.public_id, variant.unsubscribe_list_ids)
     list_headers = list_unsubscribe_headers(settings, scope)
     https, _, mailto = list_headers["List-Unsubscribe"].partition(", ")
     unsubscribe = https[1:-1]

@@ -230,9 +230,11 @@ def subscriber_by_public_id(session: Session, public_id: str) -> Subscriber:
 def unsubscribe(
     session: Session, scope: UnsubscribeScope, reason: str, actor: str
 ) -> Subscriber | None:
-    """Unsubscribe from one list (``scope.list_id``) or from everything; idempotent.
+    """Unsubscribe from the scope's lists (``scope.list_ids``) or from everything; idempotent.
 
     Used by the web pages, RFC 8058 one-click, the mailto receiver and complaint handling.
+    From lists: those subscriptions end (the ones the person is on; a campaign to several lists
+    scopes its links to all of them), the others and the person's status stay.
     From everything: every subscription ends and the status becomes "unsubscribed" with
     ``reason``, unless a stronger status (bounced, complained, removed, erased) already
     stands. Returns the subscriber, or None when the token names nobody (erased).
@@ -242,16 +244,17 @@ def unsubscribe(
     )
     if subscriber is None or subscriber.status == SubscriberStatus.ERASED:
         return None
-    if scope.list_id is not None:
-        subscription = session.scalar(
+    if not scope.everything:
+        subscriptions = session.scalars(
             select(Subscription).where(
                 Subscription.subscriber_id == subscriber.id,
-                Subscription.list_id == scope.list_id,
+                Subscription.list_id.in_(scope.list_ids),
+                Subscription.status != SubscriptionStatus.UNSUBSCRIBED,
             )
         )
-        if subscription is not None and subscription.status != SubscriptionStatus.UNSUBSCRIBED:
+        for subscription in subscriptions:
             subscription.status = SubscriptionStatus.UNSUBSCRIBED
-            log.info("subscriber %s left list %s (%s)", subscriber.id, scope.list_id, reason)
+            log.info("subscriber %s left list %s (%s)", subscriber.id, subscription.list_id, reason)
         return subscriber
     end_all_subscriptions(session, subscriber)
     if subscriber.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING):

@@ -14,6 +14,7 @@ import json
 import zoneinfo
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
 from starlette.responses import PlainTextResponse, Response
 
 from newsletter.db import unit_of_work
@@ -62,10 +63,13 @@ def _scope_from(request: Request, token: str) -> UnsubscribeScope | None:
 
 
 def _list_name(session, scope: UnsubscribeScope, language: str) -> str | None:  # type: ignore[no-untyped-def]
-    if scope.list_id is None:
+    """The names of the scope's lists ("Press releases, Events"); None: from everything."""
+    if scope.everything:
         return None
-    mailing_list = session.get(MailingList, scope.list_id)
-    return mailing_list.name_in(language) if mailing_list else None
+    lists = session.scalars(
+        select(MailingList).where(MailingList.id.in_(scope.list_ids)).order_by(MailingList.id)
+    ).all()
+    return ", ".join(item.name_in(language) for item in lists) or None
 
 
 @router.get("/unsubscribe/{token}")

@@ -150,7 +150,7 @@ def test_the_mailto_unsubscribe_leaves_the_tokens_list_only(any_db_session, sett
     press, events = make_list(any_db_session, "press"), make_list(any_db_session, "events")
     subscriber = make_subscriber(any_db_session, RCPT, lists=[press, events])
     mailto = links.unsubscribe_mailto(
-        settings, links.UnsubscribeScope(subscriber.public_id, press.id)
+        settings, links.UnsubscribeScope.of(subscriber.public_id, [press.id])
     )
     address = mailto.removeprefix("mailto:").split("?")[0]
     raw = b"From: amina@example.net\r\nSubject: unsubscribe\r\n\r\n"

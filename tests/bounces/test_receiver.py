@@ -79,7 +79,7 @@ def test_a_dsn_through_the_receiver_suppresses_the_subscriber_via_a_real_worker(
     controller, _ = receiver_factory(committed_db, enqueue, settings=settings)
     verp = links.verp_address(settings, delivery_id)
     unsubscribe = links.unsubscribe_mailto(
-        settings, links.UnsubscribeScope(other_public_id, press_id)
+        settings, links.UnsubscribeScope.of(other_public_id, [press_id])
     )
     with smtplib.SMTP(controller.hostname, controller.port, timeout=10) as client:
         raw = load("gmail_no_such_user.eml", settings, delivery_id=delivery_id)

@@ -105,7 +105,7 @@ def test_one_list_unsubscribe_from_the_page_needs_csrf(service):
     person = confirmed(service)
     with service.db() as session:
         events = session.scalar(select(MailingList).where(MailingList.slug == "events"))
-    url = unsubscribe_url(service.settings, UnsubscribeScope(person.public_id, events.id))
+    url = unsubscribe_url(service.settings, UnsubscribeScope.of(person.public_id, [events.id]))
     with service.client() as client:
         page = client.get(url)
         assert "Events and webinars" in page.text

@@ -82,7 +82,7 @@ def test_personalised_message_is_valid_multipart_with_every_header(settings) -> 
     assert https.startswith("http://127.0.0.1:8000/unsubscribe/")
     assert mailto.startswith("mailto:unsubscribe+") and "@bounces.coalition.example.org" in mailto
     scope = parse_unsubscribe_token(settings, https.rsplit("/", 1)[1])
-    assert (scope.subscriber_public_id, scope.list_id) == ("pub-ann", 3)
+    assert (scope.subscriber_public_id, scope.list_ids) == ("pub-ann", (3,))
     assert delivery_id_from_verp(settings, message.envelope_from) == 4242
     # the footer link is the header's link; the name is escaped in HTML, verbatim in text
     assert https in text.get_content() and https in html.get_content()

@@ -55,7 +55,7 @@ def test_a_2000_recipient_bilingual_campaign_arrives_complete_once_each(
 
     def unsubscribe_the_last_reader_early(message) -> None:
         if len(smtp_server.messages) == 100:  # mid-campaign: the 101st message is arriving
-            scope = UnsubscribeScope(people[leaver].public_id, seeded.list_ids[0])
+            scope = UnsubscribeScope.of(people[leaver].public_id, seeded.list_ids[:1])
             with committed_db() as session, session.begin():
                 unsubscribe(session, scope, "one-click link", "subscriber")
 

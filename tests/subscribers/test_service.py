@@ -192,7 +192,7 @@ def test_unsubscribe_from_one_list_keeps_the_others(any_db_session, tmp_path):
         any_db_session, settings, sign_up(list_slugs=["press", "events"]), MemoryRateLimiter()
     )
     subscriber = any_db_session.get(Subscriber, outcome.subscriber_id)
-    scope = UnsubscribeScope(subscriber.public_id, lists[0].id)
+    scope = UnsubscribeScope.of(subscriber.public_id, [lists[0].id])
     assert service.unsubscribe(any_db_session, scope, "one-click", "subscriber") is subscriber
     any_db_session.flush()
     statuses = dict(
