@@ -20,6 +20,12 @@ diagnostic says DMARC, SPF, DKIM, spam,     sender_problem   the receiver refuse
 5.2.2, 5.4.5, other 5.x.x                   soft             may recover: counted, decaying
 no status and no verdict text               soft             a failure we cannot read
 ==========================================  ===============  ==================================
+
+A delivery whose retries ran out (`kind_for_expiry`, RFC 3463 4.4.7 "delivery time expired") is a
+soft bounce when the last reply came from the recipient's side (mailbox full, greylisting,
+their server down), and a sender problem (a staff warning, never counted against the person)
+when it came from our side: no answer from our relay, our relay refusing us, a 421 closing the
+session, throttling, or a reason the table reads as ours.
 """
 
 from __future__ import annotations
@@ -111,3 +117,21 @@ def kind_for_status(status: str | None, diagnostic: str = "") -> BounceKind:
         if rule.applies(normalised, text):
             return rule.kind
     raise AssertionError("the last rule matches every failure")  # pragma: no cover
+
+
+EXPIRED_STATUS = "4.4.7"
+RELAY_SIDE_TEXT = re.compile(
+    r"rate[ -]?limit|throttl|too many (messages|mails|emails|connections|requests|sessions)"
+    r"|quota exceeded|sending limit|slow down",
+    re.IGNORECASE,
+)
+
+
+def kind_for_expiry(
+    code: int | None, status: str | None, diagnostic: str, *, relay_refused: bool
+) -> BounceKind:
+    """The bounce kind of a delivery deferred until its retry deadline (see the module doc)."""
+    if code is None or code == 421 or relay_refused or RELAY_SIDE_TEXT.search(diagnostic):
+        return BounceKind.SENDER_PROBLEM
+    kind = kind_for_status(status or EXPIRED_STATUS, diagnostic)
+    return BounceKind.SENDER_PROBLEM if kind == BounceKind.SENDER_PROBLEM else BounceKind.SOFT

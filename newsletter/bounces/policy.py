@@ -1,7 +1,8 @@
 """The bounce policy: what one bounce, complaint or unsubscribe does (invariant 7).
 
-Every source (SMTP-time rejections from the sending engine, DSNs and ARF reports from the
-inbound receiver or the IMAP mailbox, provider webhooks) ends in `record_bounce`. Replays do
+Every source (SMTP-time rejections and deliveries whose retries ran out, from the sending engine;
+DSNs and ARF reports from the inbound receiver or the IMAP mailbox; provider webhooks) ends in
+`record_bounce`. Replays do
 nothing: ``(source, source_event_id)`` is unique, so a webhook delivered twice or a mailbox
 polled twice is recorded and acted on once.
 

@@ -150,6 +150,9 @@ def classify(code: int | None, text: str | bytes) -> SendResult:
     raise AssertionError("the last rule matches every reply")  # pragma: no cover
 
 
+RELAY_REFUSED = "relay refused"
+
+
 def relay_refused(code: int | None, text: str | bytes, stage: str) -> SendResult:
     """A refusal before any recipient was named (greeting, TLS, AUTH, MAIL FROM): deferred.
 
@@ -158,5 +161,5 @@ def relay_refused(code: int | None, text: str | bytes, stage: str) -> SendResult
     """
     text = _decode(text)
     enhanced = parse_enhanced_status(code, text)
-    reason = f"relay refused at {stage}, not the recipient's fault"
+    reason = f"{RELAY_REFUSED} at {stage}, not the recipient's fault"
     return SendResult(Outcome.DEFERRED, code, " ".join(text.split()), enhanced, reason)

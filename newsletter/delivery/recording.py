@@ -2,8 +2,9 @@
 
 Invariants 2, 3 and 6: every claimed row leaves ``sending`` for a status that follows only from
 its `SendResult` (classified in `outcomes`): sent; deferred with exponential backoff until the
-retry deadline, then failed; bounced for a 5xx (with a bounce event, and a suppression for an
-address that does not exist); skipped when the person left or was suppressed meanwhile.
+retry deadline, then bounced with a bounce event (`smtp_bounces.record_expiry`); bounced for a
+5xx (with a bounce event, and a suppression for an address that does not exist); skipped when
+the person left or was suppressed meanwhile.
 
 The campaign's counters move by the chunk's deltas in the same transaction, and the UPDATE
 returns the campaign's status: that is how a worker learns of a pause or cancel (invariant 7).
@@ -23,7 +24,7 @@ from newsletter.config import Settings
 from newsletter.delivery.claims import Claimed
 from newsletter.delivery.error_window import ErrorWindow, chunk_update
 from newsletter.delivery.outcomes import Outcome, SendResult
-from newsletter.delivery.smtp_bounces import record_smtp_rejection
+from newsletter.delivery.smtp_bounces import record_expiry, record_smtp_rejection
 from newsletter.rendering.mime import message_id
 
 _ATTEMPTED = frozenset(
@@ -89,9 +90,9 @@ def _values(
         return values | {"status": status}
     retry_at = now + dt.timedelta(seconds=backoff_seconds(settings, attempt.claimed.attempts))
     deadline = (started_at or now) + dt.timedelta(seconds=settings.send_retry_deadline_seconds)
-    if retry_at > deadline:
+    if retry_at > deadline:  # a bounce (soft, or a sender problem): `record_expiry`
         reply = f"retry deadline passed; last reply: {result.reply}"[:500]
-        return values | {"status": DeliveryStatus.FAILED, "last_reply": reply}
+        return values | {"status": DeliveryStatus.BOUNCED, "last_reply": reply}
     return values | {"status": DeliveryStatus.DEFERRED, "next_attempt_at": retry_at}
 
 
@@ -135,7 +136,18 @@ def record_chunk(
     rows = [_values(settings, attempt, campaign.started_at, now) for attempt in attempts]
     _write(session, rows, campaign.public_id, settings.from_address.rpartition("@")[2])
     for attempt, row in zip(attempts, rows, strict=True):
-        if row["status"] == DeliveryStatus.BOUNCED and attempt.result is not None:
+        if row["status"] != DeliveryStatus.BOUNCED or attempt.result is None:
+            continue
+        if attempt.result.outcome is Outcome.DEFERRED:  # deferred past the retry deadline
+            record_expiry(
+                session,
+                settings,
+                delivery_id=attempt.claimed.id,
+                address=attempt.address,
+                result=attempt.result,
+                now=now,
+            )
+        else:
             record_smtp_rejection(
                 session,
                 settings,

@@ -7,7 +7,11 @@ reply to `newsletter.bounces.policy.record_bounce` with the kind read by
 is ``<delivery id>:<attempt>``, so recording the same rejection twice (a replayed chunk) does
 nothing.
 
-Call it after the Delivery row was updated to ``bounced`` (`recording.record_chunk` does):
+A delivery deferred until its retry deadline is a bounce too (`record_expiry`): without an
+event the policy never counted a mailbox that refused everything for a day, and a relay that was
+down for a day raised no staff warning. Its event id is ``<delivery id>:expired``.
+
+Call both after the Delivery row was updated to ``bounced`` (`recording.record_chunk` does):
 the policy then finds the row already bounced and leaves the campaign's counters alone.
 """
 
@@ -17,11 +21,11 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from newsletter.bounces.classify import kind_for_status
+from newsletter.bounces.classify import EXPIRED_STATUS, kind_for_expiry, kind_for_status
 from newsletter.bounces.models import BounceEvent
 from newsletter.bounces.policy import record_bounce
 from newsletter.config import Settings
-from newsletter.delivery.outcomes import SendResult
+from newsletter.delivery.outcomes import RELAY_REFUSED, SendResult
 
 SOURCE = "smtp"
 
@@ -45,6 +49,36 @@ def record_smtp_rejection(
         kind=kind_for_status(result.enhanced_status, result.text),
         diagnostic=result.reply,
         status_code=status,
+        delivery_id=delivery_id,
+        address=address,
+        settings=settings,
+        now=now,
+    )
+
+
+def record_expiry(
+    session: Session,
+    settings: Settings,
+    *,
+    delivery_id: int,
+    address: str,
+    result: SendResult,
+    now: dt.datetime,
+) -> BounceEvent | None:
+    """Record a delivery whose retries ran out, with its last reply; None when already recorded."""
+    kind = kind_for_expiry(
+        result.code,
+        result.enhanced_status,
+        result.text,
+        relay_refused=result.reason.startswith(RELAY_REFUSED),
+    )
+    return record_bounce(
+        session,
+        source=SOURCE,
+        source_event_id=f"{delivery_id}:expired",
+        kind=kind,
+        diagnostic=f"retry deadline passed; last reply: {result.reply}",
+        status_code=result.enhanced_status or EXPIRED_STATUS,
         delivery_id=delivery_id,
         address=address,
         settings=settings,
