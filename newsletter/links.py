@@ -112,9 +112,39 @@ def _verp_signer(settings: Settings) -> TokenSigner:
     return signer(settings.secret_key, VERP, signature_bytes=8, case_insensitive=True)
 
 
-def verp_address(settings: Settings, delivery_id: int) -> str:
-    """The per-delivery envelope sender: any bounce to it names its delivery."""
-    return f"bounces+{_verp_signer(settings).sign(str(delivery_id))}@{settings.bounce_domain}"
+def verp_token(settings: Settings, delivery_id: int) -> str:
+    """The signed, opaque token naming one delivery (VERP local part and delivery tag)."""
+    return _verp_signer(settings).sign(str(delivery_id))
+
+
+def verp_address(settings: Settings, delivery_id: int, token: str | None = None) -> str:
+    """The per-delivery envelope sender: any bounce to it names its delivery.
+
+    ``token``: the delivery's `verp_token` when the caller has it already (one HMAC a message).
+    """
+    token = token or verp_token(settings, delivery_id)
+    return f"bounces+{token}@{settings.bounce_domain}"
+
+
+def delivery_tag(token: str) -> str:
+    """The VERP token as message metadata for providers' webhooks (`rendering.delivery_headers`).
+
+    The same signed token, with "-" for its "." so it passes every provider's rules for metadata
+    values (SES message tags allow only letters, digits, "_" and "-"). Never an address.
+    """
+    return token.replace(".", "-")
+
+
+def delivery_id_from_tag(settings: Settings, tag: str) -> int | None:
+    """The delivery id in a tag a provider echoed back; None for anything else or a forgery."""
+    token = tag.strip().replace("-", ".")
+    if not token or len(token) > 128:
+        return None
+    try:
+        subject = _verp_signer(settings).verify(token)
+    except InvalidToken:
+        return None
+    return int(subject) if subject.isdigit() else None
 
 
 def delivery_id_from_verp(settings: Settings, address: str) -> int | None:

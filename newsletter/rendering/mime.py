@@ -4,9 +4,10 @@ Why bytes and not ``EmailMessage``: building and serialising a message costs ~2.
 would cap a sender near 400 messages/s per process. Here the constant headers are folded and
 RFC 2047-encoded once per variant with the ``email`` package's SMTP policy, and the two body
 parts are split around the placeholders and quoted-printable-encoded piece by piece, once. A
-recipient costs four HMACs (the unsubscribe, mailto, preferences and VERP tokens), the QP
-encoding of a few short values and one join: each constant piece ends with a soft line break,
-so an encoded value can be spliced between two pieces. The output is a standard
+recipient costs four HMACs (the unsubscribe, mailto, preferences and VERP tokens; the VERP token
+also fills the delivery-tag headers of `delivery_headers`), the QP encoding of a few short
+values and one join: each constant piece ends with a soft line break, so an encoded value can
+be spliced between two pieces. The output is a standard
 multipart/alternative message: text then HTML, both UTF-8 quoted-printable (every line at
 most 76 octets), CRLF line endings.
 
@@ -31,9 +32,12 @@ from newsletter.config import Settings
 from newsletter.i18n import gettext
 from newsletter.links import (
     UnsubscribeScope,
+    delivery_tag,
     preferences_url,
     verp_address,
+    verp_token,
 )
+from newsletter.rendering.delivery_headers import header_templates
 from newsletter.rendering.headers import SMTP_POLICY, HeaderInjection, format_address
 from newsletter.rendering.list_headers import list_unsubscribe_headers
 
@@ -73,6 +77,7 @@ class ComposedVariant:
     message_id_prefix: str
     message_id_domain: str
     unsubscribe_list_ids: tuple[int, ...]  # the campaign's lists: its links leave only those
+    tag_headers: tuple[tuple[bytes, bytes], ...] = ()  # see `delivery_headers`
     signer: Callable[[bytes], bytes] | None = field(default=None, compare=False)
 
 
@@ -159,6 +164,7 @@ def build_variant(
         message_id_prefix=campaign.public_id,
         message_id_domain=domain,
         unsubscribe_list_ids=tuple(item.id for item in lists),
+        tag_headers=header_templates(settings),
     )
 
 
@@ -227,11 +233,14 @@ def personalise(
     escaped = {key: html.escape(value.decode()).encode() for key, value in plain.items()}
     mid = message_id(variant.message_id_prefix, recipient.delivery_id, variant.message_id_domain)
     boundary = variant.boundary
+    token = verp_token(settings, recipient.delivery_id)
+    tag = delivery_tag(token).encode("ascii")
     data = b"".join(
         [
             _to_header(recipient.name, recipient.address),
             _date_header(),
             b"Message-ID: ", mid.encode(), b"\r\n",
+            *(before + tag + after for before, after in variant.tag_headers),
             b"List-Unsubscribe: ", https.encode(), b",\r\n ", mailto.encode(), b"\r\n",
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
             variant.head,
@@ -249,7 +258,7 @@ def personalise(
     if variant.signer is not None:
         data = variant.signer(data)
     return PersonalMessage(
-        envelope_from=verp_address(settings, recipient.delivery_id),
+        envelope_from=verp_address(settings, recipient.delivery_id, token),
         message_id=mid,
         data=data,
     )

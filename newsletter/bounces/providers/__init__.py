@@ -38,12 +38,33 @@ class ProviderEvent:
 
 
 def delivery_from(settings: Settings, *candidates: object) -> int | None:
-    """The delivery named by the first genuine VERP address among ``candidates``."""
+    """The delivery named by the first genuine candidate: a delivery tag or a VERP address.
+
+    Providers echo back the delivery tag the engine put in their metadata header
+    (`newsletter.rendering.delivery_headers`, key ``verp``); older messages carried the VERP
+    address there. A list (SES tags) names its first value. Forgeries name nothing.
+    """
     for candidate in candidates:
-        if isinstance(candidate, str) and candidate:
+        if isinstance(candidate, list) and candidate:
+            candidate = candidate[0]
+        if not isinstance(candidate, str) or not candidate:
+            continue
+        if "@" in candidate:
             found = links.delivery_id_from_verp(settings, candidate)
-            if found is not None:
-                return found
+        else:
+            found = links.delivery_id_from_tag(settings, candidate)
+        if found is not None:
+            return found
+    return None
+
+
+def header_value(headers: object, name: str) -> str | None:
+    """A header's value in a provider's ``[{"name": ..., "value": ...}]`` list (SES)."""
+    if isinstance(headers, list):
+        for item in headers:
+            if isinstance(item, dict) and str(item.get("name", "")).lower() == name.lower():
+                value = item.get("value")
+                return value if isinstance(value, str) else None
     return None
 
 

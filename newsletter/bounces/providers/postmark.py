@@ -2,8 +2,9 @@
 
 Postmark documents basic auth credentials embedded in the webhook URL
 (``https://user:password@host/webhooks/postmark``); both are compared in constant time.
-Postmark rewrites the return path, so the delivery is named by the VERP address the engine
-may pass as message metadata (``Metadata.verp``); otherwise the bounced address is used.
+Postmark rewrites the return path, so the delivery is named by the delivery tag the engine
+passes as message metadata (``X-PM-Metadata-verp``, back as ``Metadata.verp``); otherwise the
+bounced address is used.
 """
 
 from __future__ import annotations

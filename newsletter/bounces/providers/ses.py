@@ -27,8 +27,14 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from newsletter.bounces.classify import kind_for_status, normalise_status
 from newsletter.bounces.models import BounceKind
-from newsletter.bounces.providers import ProviderEvent, WebhookRejected, delivery_from
+from newsletter.bounces.providers import (
+    ProviderEvent,
+    WebhookRejected,
+    delivery_from,
+    header_value,
+)
 from newsletter.config import Settings
+from newsletter.rendering.delivery_headers import GENERIC_HEADER, METADATA_KEY
 
 SOURCE = "ses"
 Fetch = Callable[[str], bytes]
@@ -132,7 +138,13 @@ def _list(value: object) -> list[dict[str, Any]]:
 def events_from(settings: Settings, notification: dict[str, Any]) -> list[ProviderEvent]:
     """SES bounce and complaint notifications (and event-publishing records) -> events."""
     kind_name = str(notification.get("notificationType") or notification.get("eventType"))
-    delivery_id = delivery_from(settings, _dict(notification.get("mail")).get("source"))
+    mail = _dict(notification.get("mail"))
+    delivery_id = delivery_from(
+        settings,
+        _dict(mail.get("tags")).get(METADATA_KEY),  # event publishing: X-SES-MESSAGE-TAGS
+        header_value(mail.get("headers"), GENERIC_HEADER),  # notifications with headers
+        mail.get("source"),  # the envelope sender, when SES kept our VERP address
+    )
     events: list[ProviderEvent] = []
     if kind_name == "Bounce":
         bounce = _dict(notification.get("bounce"))
