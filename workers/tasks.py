@@ -91,7 +91,7 @@ def resume_campaign(campaign_id: int) -> int:
 @shared_task(name="newsletter.send_batch", **DB_RETRY)
 def send_batch(campaign_id: int, first_id: int, last_id: int) -> dict[str, object]:
     """Claim and send one batch of a campaign (routed to the ``send`` queue)."""
-    report = pipeline.send_batch(session_factory(), get_settings(), campaign_id, first_id, last_id)
+    report = pipeline.send_range(session_factory(), get_settings(), campaign_id, first_id, last_id)
     return dataclasses.asdict(report)
 
 

@@ -275,11 +275,31 @@ def _release(
 ALL_IDS = (0, 2**62)
 
 
+def send_range(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    campaign_id: int,
+    first_id: int,
+    last_id: int,
+) -> BatchReport:
+    """A batch task's range, all of it: one batch, or several when the range is longer.
+
+    The process that cut the ranges (the web process resuming a campaign, a tick) may run with
+    a larger ``SEND_BATCH_SIZE`` than this worker, whose claims are limited to its own size:
+    without the loop the rest of the range would wait for the tick's sweep.
+    """
+    if last_id - first_id < settings.send_batch_size:  # cannot hold more than one batch
+        return send_batch(factory, settings, campaign_id, first_id, last_id)
+    return sweep(factory, settings, campaign_id, first_id=first_id, last_id=last_id)
+
+
 def sweep(
     factory: sessionmaker[Session],
     settings: Settings,
     campaign_id: int,
     *,
+    first_id: int = ALL_IDS[0],
+    last_id: int = ALL_IDS[1],
     max_seconds: float = 50.0,
     mailer: Mailer | None = None,
 ) -> BatchReport:
@@ -293,7 +313,7 @@ def sweep(
     total = BatchReport()
     deadline = time.monotonic() + max_seconds
     while time.monotonic() < deadline:
-        report = send_batch(factory, settings, campaign_id, *ALL_IDS, mailer=mailer)
+        report = send_batch(factory, settings, campaign_id, first_id, last_id, mailer=mailer)
         for name in ("claimed", "sent", "deferred", "failed", "skipped", "released"):
             setattr(total, name, getattr(total, name) + getattr(report, name))
         total.stopped = report.stopped

@@ -235,3 +235,14 @@ def test_claims_of_a_dead_worker_are_taken_back_by_the_tick(committed_db, settin
         plan = maintenance.tick(session, settings, dt.datetime.now(dt.UTC))
     assert plan.reclaimed == {campaign_id: 5} and plan.sweeps == {campaign_id: 1}
     assert statuses(committed_db, campaign_id) == Counter({"queued": 5})
+
+
+def test_a_range_longer_than_this_workers_batch_is_sent_whole(committed_db, settings) -> None:
+    """Ranges cut with a bigger SEND_BATCH_SIZE (the web process resuming) are not cut short."""
+    campaign_id, batches = start(
+        committed_db, settings.model_copy(update={"send_batch_size": 50}), 30
+    )
+    [(first, last)] = batches.ranges  # one range of 30 for a worker whose batches are 20
+    report = pipeline.send_range(committed_db, settings, campaign_id, first, last)
+    assert report.claimed == 30 and report.sent == 30
+    assert statuses(committed_db, campaign_id) == Counter({"sent": 30})
