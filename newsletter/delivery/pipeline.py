@@ -66,11 +66,26 @@ _COMPOSED: OrderedDict[tuple[object, ...], ComposedVariant] = OrderedDict()
 _COMPOSED_MAX = 32
 
 
+class _SameSettings:
+    """Settings compared by identity in a cache key (one object per worker process; tests and
+    tools use several). Holding the object keeps its id from being reused while cached."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __hash__(self) -> int:
+        return id(self.settings)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _SameSettings) and other.settings is self.settings
+
+
 class _Variants:
     """Composes each variant the first time a recipient needs it, then reuses it.
 
     Kept per process across batches (a worker sends many batches of one campaign), keyed by
-    everything that shapes the message, so an edited campaign is composed afresh.
+    everything that shapes the message (content, lists, the settings it was composed with), so
+    an edited campaign is composed afresh.
     """
 
     def __init__(self, settings: Settings, campaign: Campaign) -> None:
@@ -80,7 +95,11 @@ class _Variants:
             for v in sorted(campaign.variants, key=lambda v: v.language)
         )
         posts = tuple((link.post_id, link.post.updated_at) for link in campaign.posts)
-        self.identity = (campaign.id, campaign.template_name, content, posts)
+        lists = tuple(sorted(item.id for item in campaign.lists))
+        self.identity = (
+            campaign.id, campaign.public_id, campaign.template_name, lists, content, posts,
+            _SameSettings(settings),
+        )  # fmt: skip
 
     def get(self, language: str, timezone: str | None) -> ComposedVariant:
         key = (*self.identity, variant_key(self.campaign, language, timezone))
