@@ -140,11 +140,7 @@ def delivery_id_from_tag(settings: Settings, tag: str) -> int | None:
     token = tag.strip().replace("-", ".")
     if not token or len(token) > 128:
         return None
-    try:
-        subject = _verp_signer(settings).verify(token)
-    except InvalidToken:
-        return None
-    return int(subject) if subject.isdigit() else None
+    return _verified_delivery_id(settings, token)
 
 
 def delivery_id_from_verp(settings: Settings, address: str) -> int | None:
@@ -153,6 +149,10 @@ def delivery_id_from_verp(settings: Settings, address: str) -> int | None:
     prefix, plus, token = local.partition("+")
     if not plus or prefix.lower() != "bounces" or domain.lower() != settings.bounce_domain.lower():
         return None
+    return _verified_delivery_id(settings, token)
+
+
+def _verified_delivery_id(settings: Settings, token: str) -> int | None:
     try:
         subject = _verp_signer(settings).verify(token)
     except InvalidToken:

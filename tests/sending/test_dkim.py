@@ -47,17 +47,25 @@ def ed25519_key(path: Path) -> bytes:
     return b"v=DKIM1; k=ed25519; p=" + base64.b64encode(public)
 
 
-@pytest.mark.parametrize("make_key", [rsa_key, ed25519_key], ids=["rsa", "ed25519"])
-def test_campaign_messages_carry_a_valid_dkim_signature(tmp_path: Path, make_key) -> None:
-    record = make_key(tmp_path / "dkim.pem")
+def signed_message(tmp_path: Path, key_file: str, language: str, recipient: Recipient) -> bytes:
+    """A campaign message signed with the key in ``tmp_path/key_file`` (selector news2026)."""
     settings = make_test_settings(
         tmp_path,
         dkim_domain="coalition.example.org",
         dkim_selector="news2026",
-        dkim_private_key_path=tmp_path / "dkim.pem",
+        dkim_private_key_path=tmp_path / key_file,
     )
-    variant = compose_variant(settings, make_campaign(), "fr")
-    message = personalise(settings, variant, Recipient(9, "ann@example.org", "Ann", "pub-ann")).data
+    variant = compose_variant(settings, make_campaign(), language)
+    return personalise(settings, variant, recipient).data
+
+
+ANN = Recipient(9, "ann@example.org", "Ann", "pub-ann")
+
+
+@pytest.mark.parametrize("make_key", [rsa_key, ed25519_key], ids=["rsa", "ed25519"])
+def test_campaign_messages_carry_a_valid_dkim_signature(tmp_path: Path, make_key) -> None:
+    record = make_key(tmp_path / "dkim.pem")
+    message = signed_message(tmp_path, "dkim.pem", "fr", ANN)
     assert message.startswith(b"DKIM-Signature: v=1;")
 
     def dns(name: bytes, timeout: int = 5) -> bytes:
@@ -88,14 +96,7 @@ def test_signature_survives_a_relay_refolding_headers_and_its_lines_stay_short(
 ) -> None:
     """Headers are canonicalised "relaxed": refolding or re-spacing them keeps it valid."""
     record = make_key(tmp_path / "dkim.pem")
-    settings = make_test_settings(
-        tmp_path,
-        dkim_domain="coalition.example.org",
-        dkim_selector="news2026",
-        dkim_private_key_path=tmp_path / "dkim.pem",
-    )
-    variant = compose_variant(settings, make_campaign(), "en")
-    message = personalise(settings, variant, Recipient(9, "ann@example.org", "Ann", "pub-ann")).data
+    message = signed_message(tmp_path, "dkim.pem", "en", ANN)
     lines = message.partition(b"\r\n\r\n")[0].split(b"\r\n")
     folded = next(i for i, line in enumerate(lines[1:], 1) if line[:1] not in (b" ", b"\t"))
     signature_lines = lines[:folded]
@@ -120,13 +121,7 @@ def test_an_ed25519_seed_from_dknewkey_signs_verifiably(tmp_path: Path) -> None:
     public = key.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
-    settings = make_test_settings(
-        tmp_path,
-        dkim_domain="coalition.example.org",
-        dkim_selector="s1",
-        dkim_private_key_path=tmp_path / "seed.key",
-    )
-    variant = compose_variant(settings, make_campaign(), "fr")
-    message = personalise(settings, variant, Recipient(3, "eve@example.org", "", "pub-eve")).data
+    eve = Recipient(3, "eve@example.org", "", "pub-eve")
+    message = signed_message(tmp_path, "seed.key", "fr", eve)
     record = b"v=DKIM1; k=ed25519; p=" + base64.b64encode(public)
     assert dkim.verify(message, dnsfunc=lambda name, timeout=5: record)
