@@ -156,6 +156,7 @@ def preview_digest(
 ) -> Preview | None:
     """The digest of ``period`` as a sample reader would get it; nothing is saved or sent."""
     from newsletter.rendering.compose import preview
+    from newsletter.rendering.template_source import template_source
 
     posts = digest_posts(settings, session, period, now)
     if not posts:
@@ -174,4 +175,4 @@ def preview_digest(
             for lang, text in variants.items()
         ],
     )
-    return preview(settings, campaign, language)
+    return preview(settings, campaign, language, source=template_source(session, TEMPLATE))

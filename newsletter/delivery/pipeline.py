@@ -33,7 +33,13 @@ from newsletter.delivery.mailers import Mailer
 from newsletter.delivery.outcomes import Outcome, SendResult
 from newsletter.delivery.recording import Attempt
 from newsletter.delivery.relays import make_campaign_mailer
-from newsletter.rendering.compose import ComposeError, compose_variant, variant_key
+from newsletter.rendering.compose import (
+    ComposeError,
+    TemplateSource,
+    campaign_source,
+    compose_variant,
+    variant_key,
+)
 from newsletter.rendering.headers import HeaderInjection
 from newsletter.rendering.mime import ComposedVariant, Recipient, personalise
 from newsletter.subscribers.models import Subscriber
@@ -84,12 +90,13 @@ class _Variants:
     """Composes each variant the first time a recipient needs it, then reuses it.
 
     Kept per process across batches (a worker sends many batches of one campaign), keyed by
-    everything that shapes the message (content, lists, the settings it was composed with), so
-    an edited campaign is composed afresh.
+    everything that shapes the message (content, lists, the settings it was composed with, the
+    template version saved in the console), so an edited campaign or template is composed
+    afresh.
     """
 
-    def __init__(self, settings: Settings, campaign: Campaign) -> None:
-        self.settings, self.campaign = settings, campaign
+    def __init__(self, settings: Settings, campaign: Campaign, source: TemplateSource) -> None:
+        self.settings, self.campaign, self.source = settings, campaign, source
         content = tuple(
             (v.language, v.subject, v.preheader, v.body_markdown)
             for v in sorted(campaign.variants, key=lambda v: v.language)
@@ -97,7 +104,7 @@ class _Variants:
         posts = tuple((link.post_id, link.post.updated_at) for link in campaign.posts)
         lists = tuple(sorted(item.id for item in campaign.lists))
         self.identity = (
-            campaign.id, campaign.public_id, campaign.template_name, lists, content, posts,
+            campaign.id, campaign.public_id, source.name, source.version, lists, content, posts,
             _SameSettings(settings),
         )  # fmt: skip
 
@@ -105,7 +112,7 @@ class _Variants:
         key = (*self.identity, variant_key(self.campaign, language, timezone))
         found = _COMPOSED.get(key)
         if found is None:
-            found = compose_variant(self.settings, self.campaign, *key[-1])
+            found = compose_variant(self.settings, self.campaign, *key[-1], self.source)
             _COMPOSED[key] = found
             while len(_COMPOSED) > _COMPOSED_MAX:
                 _COMPOSED.popitem(last=False)
@@ -167,12 +174,13 @@ def send_batch(
             session, campaign_id, first_id, last_id, worker, utcnow(), settings.send_batch_size
         )
         work = _load_work(session, claimed, settings.org_timezone) if claimed else []
+        source = campaign_source(campaign)
     report.claimed = len(work)
     if not work:
         return report
     log.info("campaign %s: batch %s-%s claimed %d", campaign_id, first_id, last_id, len(work))
     pending = list(_chunks(work, settings.send_chunk_size))
-    variants = _Variants(settings, campaign)
+    variants = _Variants(settings, campaign, source)
     try:
         with mailer or make_campaign_mailer(settings) as active_mailer:
             _run(

@@ -27,6 +27,7 @@ from typing import Any
 
 from jinja2 import TemplateError, TemplateNotFound
 from markupsafe import Markup
+from sqlalchemy.orm import object_session
 
 from newsletter.campaigns.models import Campaign, CampaignVariant
 from newsletter.config import Settings
@@ -43,12 +44,14 @@ from newsletter.rendering.mime import (
 )
 from newsletter.rendering.sandbox import RenderLimitExceeded, render_bounded, staff_environment
 from newsletter.rendering.system_emails import inline_css
+from newsletter.rendering.template_source import TemplateSource, template_source
 
 __all__ = [
     "ComposeError",
     "ComposedVariant",
     "Preview",
     "Recipient",
+    "TemplateSource",
     "compose_variant",
     "personalise",
     "preview",
@@ -111,14 +114,16 @@ def _context(
     }
 
 
-def _render(settings: Settings, template_name: str, language: str, context: dict[str, Any]) -> dict:
-    environment = staff_environment(settings.templates_dir)
+def _render(
+    settings: Settings, source: TemplateSource, language: str, context: dict[str, Any]
+) -> dict:
+    environment = staff_environment(settings.templates_dir, overrides=source.overrides)
+    template_name = source.name
     parts: dict[str, str] = {}
     for filename in ("subject.txt", "body.txt", "body.html"):
-        names = [
-            f"email/{template_name}/{_localised(filename, language)}",
-            f"email/{template_name}/{filename}",
-        ]
+        names = [f"email/{template_name}/{filename}"]
+        if not source.version:  # shipped files may have per-language variants
+            names.insert(0, f"email/{template_name}/{_localised(filename, language)}")
         try:
             template = environment.select_template(names)
             with using_language(language):
@@ -132,15 +137,31 @@ def _render(settings: Settings, template_name: str, language: str, context: dict
     return parts
 
 
+def campaign_source(campaign: Campaign) -> TemplateSource:
+    """The template ``campaign`` is composed from, read through the session it belongs to.
+
+    A campaign outside any session (a sample, a what-if preview) uses the shipped files.
+    """
+    return template_source(object_session(campaign), campaign.template_name)
+
+
 def compose_variant(
-    settings: Settings, campaign: Campaign, language: str, timezone: str | None = None
+    settings: Settings,
+    campaign: Campaign,
+    language: str,
+    timezone: str | None = None,
+    source: TemplateSource | None = None,
 ) -> ComposedVariant:
-    """Render, inline and encode one variant; the expensive step, done once per variant."""
+    """Render, inline and encode one variant; the expensive step, done once per variant.
+
+    ``source``: the template to use (default: the campaign's, see `campaign_source`).
+    """
+    source = source or campaign_source(campaign)
     variant = pick_variant(campaign, language, settings.default_language)
     nonce = secrets.token_hex(6)
     sentinels = {key: f"NLP{nonce}{key}Z" for key in PLACEHOLDERS}
     context = _context(settings, campaign, variant, timezone, sentinels)
-    parts = _render(settings, campaign.template_name, variant.language, context)
+    parts = _render(settings, source, variant.language, context)
     subject = " ".join(parts["subject.txt"].split())
     if f"NLP{nonce}" in subject:
         raise ComposeError("the subject cannot contain per-recipient fields")
@@ -188,10 +209,11 @@ def preview(
     campaign: Campaign,
     language: str,
     recipient: Recipient | None = None,
+    source: TemplateSource | None = None,
 ) -> Preview:
     """Compose ``campaign`` in ``language`` for ``recipient`` (or a sample reader)."""
     recipient = recipient or SAMPLE_RECIPIENT
-    composed = compose_variant(settings, campaign, language, recipient.timezone)
+    composed = compose_variant(settings, campaign, language, recipient.timezone, source)
     message = personalise(settings, composed, recipient)
     parsed = message_from_bytes(message.data, policy=policy.default)
     text_part = parsed.get_body(("plain",))

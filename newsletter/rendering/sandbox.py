@@ -22,7 +22,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    DictLoader,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    select_autoescape,
+)
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from newsletter.i18n import install_jinja_i18n
@@ -61,14 +69,21 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-@functools.cache
-def staff_environment(templates_dir: Path, max_output: int = DEFAULT_MAX_OUTPUT) -> BoundedSandbox:
+def build_staff_environment(
+    templates_dir: Path,
+    overrides: tuple[tuple[str, str], ...] = (),
+    max_output: int = DEFAULT_MAX_OUTPUT,
+) -> BoundedSandbox:
     """A sandbox loading ``templates_dir``; HTML autoescaped (text files are plain text).
 
-    Cached per process: compiled templates are reused (Jinja reloads a file that changed).
+    ``overrides`` are (template name, source) pairs that shadow files of the same name: a
+    template saved in the console, which still extends the shipped ``email/_base`` layout.
     """
+    loader: BaseLoader = FileSystemLoader(str(templates_dir))
+    if overrides:
+        loader = ChoiceLoader([DictLoader(dict(overrides)), loader])
     environment = BoundedSandbox(
-        loader=FileSystemLoader(str(templates_dir)),
+        loader=loader,
         autoescape=select_autoescape(["html", "htm", "xml"], default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -77,6 +92,20 @@ def staff_environment(templates_dir: Path, max_output: int = DEFAULT_MAX_OUTPUT)
     )
     install_jinja_i18n(environment)
     return environment
+
+
+@functools.lru_cache(maxsize=32)
+def staff_environment(
+    templates_dir: Path,
+    max_output: int = DEFAULT_MAX_OUTPUT,
+    overrides: tuple[tuple[str, str], ...] = (),
+) -> BoundedSandbox:
+    """The sending engine's sandbox, cached per process and per template version.
+
+    Compiled templates are reused across batches and campaigns (Jinja reloads a file that
+    changed); a newly saved console version is a new ``overrides`` key, hence a new compile.
+    """
+    return build_staff_environment(templates_dir, overrides, max_output)
 
 
 class _Deadline:

@@ -13,15 +13,7 @@ import datetime as dt
 import traceback
 from dataclasses import dataclass
 
-from jinja2 import (
-    ChoiceLoader,
-    DictLoader,
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateError,
-    TemplateSyntaxError,
-    select_autoescape,
-)
+from jinja2 import TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SecurityError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,14 +21,18 @@ from sqlalchemy.orm import Session
 from newsletter.campaigns.models import Campaign, CampaignKind, CampaignPost, CampaignVariant
 from newsletter.config import Settings
 from newsletter.content.models import Post, PostKind, PostTranslation
-from newsletter.i18n import install_jinja_i18n, using_language
+from newsletter.i18n import using_language
 from newsletter.rendering.compose import _context
 from newsletter.rendering.mime import PLACEHOLDERS
-from newsletter.rendering.sandbox import BoundedSandbox, RenderLimitExceeded, render_bounded
+from newsletter.rendering.sandbox import (
+    RenderLimitExceeded,
+    build_staff_environment,
+    render_bounded,
+)
+from newsletter.rendering.template_source import PARTS, latest_version
 from newsletter.staff import audit
 from newsletter.staff.models import EmailTemplateVersion
 
-PARTS = ("subject.txt", "body.txt", "body.html")
 MAX_SOURCE = 200_000
 
 
@@ -58,12 +54,8 @@ class TemplateRefused(ValueError):
 
 
 def current(db: Session, name: str) -> EmailTemplateVersion | None:
-    return db.scalar(
-        select(EmailTemplateVersion)
-        .where(EmailTemplateVersion.name == name)
-        .order_by(EmailTemplateVersion.version.desc())
-        .limit(1)
-    )
+    """The version campaigns are composed from (see `newsletter.rendering.template_source`)."""
+    return latest_version(db, name)
 
 
 def versions(db: Session, name: str) -> list[EmailTemplateVersion]:
@@ -127,14 +119,8 @@ def _line_of(exc: BaseException, template_name: str) -> int | None:
 def validate(settings: Settings, name: str, sources: dict[str, str]) -> list[TemplateProblem]:
     """Compile and render every part with sample data in the sending sandbox."""
     keys = {f"email/{name}/{part}": sources.get(part, "") for part in PARTS}
-    environment = BoundedSandbox(
-        loader=ChoiceLoader([DictLoader(keys), FileSystemLoader(str(settings.templates_dir))]),
-        autoescape=select_autoescape(["html", "htm", "xml"], default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    install_jinja_i18n(environment)
+    # The sending engine's environment, uncached: refused drafts must not stay in memory.
+    environment = build_staff_environment(settings.templates_dir, tuple(keys.items()))
     campaign = _sample_campaign(settings, name)
     problems = []
     for language in settings.languages:

@@ -69,3 +69,75 @@ def test_saving_in_the_console_refuses_broken_templates_and_versions_good_ones(
     first = client.get("/admin/templates/newsletter", params={"version": 1})
     assert "{{ variant.subject }} · {{ org.name }}" in first.text
     assert client.get("/admin/templates/nonexistent").status_code == 404
+
+
+def _text(received) -> str:  # type: ignore[no-untyped-def]
+    return received.message.get_body(("plain",)).get_content()
+
+
+def test_a_template_saved_in_the_console_is_what_campaigns_preview_test_and_send(
+    tmp_path: Path, pg_url: str, committed_db: sessionmaker[Session], smtp_server
+) -> None:
+    """Preview, test-send and the sending pipeline all compose from the latest saved version
+    (in every language), once per variant; a version saved mid-campaign takes over."""
+    from newsletter.campaigns import service
+    from newsletter.db import unit_of_work
+    from newsletter.delivery import pipeline
+    from tests.admin.factories import make_list, make_subscriber
+    from tests.admin.test_campaigns import compose
+
+    with unit_of_work(committed_db) as db:
+        press = make_list(db, "press", "Press", "Presse")
+        for i in range(4):
+            make_subscriber(db, f"r{i}@example.org", language="fr" if i % 2 else "en", lists=[press])
+        press_id = press.id
+    make_staff(committed_db, StaffRole.EDITOR)
+    overrides = {"smtp_url": smtp_server.url, "send_batch_size": 2}
+    settings = staff_settings(tmp_path, pg_url, **overrides)
+    client = StaffClient(app_for(tmp_path, pg_url, **overrides))
+    client.sign_in("editor@coalition.example.org")
+    campaign_id = compose(client, press_id)
+    sources = shipped(tmp_path, pg_url)
+
+    def save(marker: str) -> None:
+        edited = {
+            "subject.txt": f"[{marker}] {{{{ variant.subject }}}}",
+            "body.txt": sources["body.txt"].replace(
+                "{{ variant.body_text }}", f"{marker} text. {{{{ variant.body_text }}}}"
+            ),
+            "body.html": sources["body.html"].replace(
+                "{{ variant.body_html }}", f"<p>{marker} html.</p>{{{{ variant.body_html }}}}"
+            ),
+        }
+        assert client.post("/admin/templates/newsletter", edited).status_code == 303
+
+    before = client.get(f"/admin/campaigns/{campaign_id}/preview", params={"language": "fr"})
+    assert "Console-v1" not in before.text  # nothing saved yet: the shipped files
+    save("Console-v1")
+    preview = client.get(f"/admin/campaigns/{campaign_id}/preview", params={"language": "fr"})
+    assert "[Console-v1] Nos nouvelles de novembre" in preview.text
+    assert "Console-v1 text." in preview.text
+    frame = client.get(f"/admin/campaigns/{campaign_id}/preview.html", params={"language": "en"})
+    assert "<p>Console-v1 html.</p>" in frame.text
+    sent = client.post(
+        f"/admin/campaigns/{campaign_id}/test",
+        {"address": "desk@coalition.example.org", "language": "fr"},
+    )
+    assert sent.status_code == 303, sent.text
+    (test_message,) = smtp_server.wait_for(1)
+    assert str(test_message.message["Subject"]) == "[Console-v1] Nos nouvelles de novembre"
+
+    with unit_of_work(committed_db) as db:
+        batches = service.start_campaign(db, campaign_id, settings=settings)
+    assert len(batches.ranges) == 2
+    pipeline._COMPOSED.clear()
+    pipeline.send_batch(committed_db, settings, campaign_id, *batches.ranges[0])
+    first = smtp_server.wait_for(3)[1:]
+    assert {str(m.message["Subject"])[:12] for m in first} == {"[Console-v1]"}
+    assert all("Console-v1 text." in _text(m) for m in first)
+    assert len(pipeline._COMPOSED) == 2  # one composition per language, not per recipient
+    save("Console-v2")
+    pipeline.send_batch(committed_db, settings, campaign_id, *batches.ranges[1])
+    second = smtp_server.wait_for(5)[3:]
+    assert {str(m.message["Subject"])[:12] for m in second} == {"[Console-v2]"}
+    assert all("Console-v2 text." in _text(m) for m in second)
