@@ -72,7 +72,7 @@ def _check_url(url: str | None) -> str | None:
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
         raise PostError(_("Unknown time zone: %(zone)s", zone=name)) from None
 
 

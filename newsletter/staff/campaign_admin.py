@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.campaigns import service
 from newsletter.campaigns.models import (
     Campaign,
     CampaignKind,
@@ -195,10 +196,17 @@ def local_to_utc(settings: Settings, local: str) -> dt.datetime:
         raise CampaignRefused("Give a date and time.") from None
     if naive.tzinfo is not None:
         raise CampaignRefused("Give a local date and time.")
-    moment = naive.replace(tzinfo=ZoneInfo(settings.org_timezone)).astimezone(dt.UTC)
+    return naive.replace(tzinfo=ZoneInfo(settings.org_timezone)).astimezone(dt.UTC)
+
+
+def schedule_at(db: Session, campaign_id: int, moment: dt.datetime) -> None:
+    """Let the beat start the campaign at ``moment`` (aware); a past time is refused, since
+    the tick would start it at once, which is what "send now" is for."""
+    if moment.tzinfo is None:
+        raise CampaignRefused("Give a local date and time.")
     if moment <= utcnow():
         raise CampaignRefused("That time has passed.")
-    return moment
+    service.schedule_campaign(db, campaign_id, moment)
 
 
 def send_rate_per_minute(campaign: Campaign, now: dt.datetime | None = None) -> float:

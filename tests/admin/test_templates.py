@@ -89,7 +89,9 @@ def test_a_template_saved_in_the_console_is_what_campaigns_preview_test_and_send
     with unit_of_work(committed_db) as db:
         press = make_list(db, "press", "Press", "Presse")
         for i in range(4):
-            make_subscriber(db, f"r{i}@example.org", language="fr" if i % 2 else "en", lists=[press])
+            make_subscriber(
+                db, f"r{i}@example.org", language="fr" if i % 2 else "en", lists=[press]
+            )
         press_id = press.id
     make_staff(committed_db, StaffRole.EDITOR)
     overrides = {"smtp_url": smtp_server.url, "send_batch_size": 2}

@@ -24,6 +24,7 @@ def install_staff_console(app: FastAPI) -> None:
         templates,
         tokens,
     )
+    from newsletter.web.api import campaigns as api_campaigns
     from newsletter.web.api import content as api_content
     from newsletter.web.api import lists as api_lists
     from newsletter.web.api import subscribers as api_subscribers
@@ -31,6 +32,6 @@ def install_staff_console(app: FastAPI) -> None:
     pages = (auth, account, dashboard, subscribers, lists, imports, tokens, campaigns, posts)
     for module in (*pages, templates):
         app.include_router(module.router, include_in_schema=False)
-    for module in (api_subscribers, api_lists, api_content):
+    for module in (api_subscribers, api_lists, api_content, api_campaigns):
         app.include_router(module.router)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")

@@ -16,7 +16,6 @@ from newsletter.campaigns import service
 from newsletter.campaigns.models import Campaign, CampaignStatus
 from newsletter.config import Settings
 from newsletter.content.models import Post
-from newsletter.db import after_commit
 from newsletter.delivery.outcomes import Outcome
 from newsletter.rendering.compose import ComposeError
 from newsletter.rendering.headers import HeaderInjection
@@ -26,7 +25,7 @@ from newsletter.subscribers.addresses import InvalidAddress
 from newsletter.subscribers.models import MailingList, Subscriber
 from newsletter.web.admin.deps import Staff, editor, viewer
 from newsletter.web.admin.rendering import redirect, render, translated
-from newsletter.web.admin.tasks import enqueue
+from newsletter.web.admin.tasks import enqueue_after_commit, enqueue_batches_after_commit
 from newsletter.web.csrf import require_csrf
 
 router = APIRouter()
@@ -193,7 +192,7 @@ def campaign_schedule(
     campaign = _campaign(staff, campaign_id)
     try:
         moment = ca.local_to_utc(request.app.state.settings, at[:30])
-        service.schedule_campaign(staff.db, campaign.id, moment)
+        ca.schedule_at(staff.db, campaign.id, moment)
     except (ca.CampaignRefused, service.CampaignStateError) as exc:
         return _refused(request, staff, campaign, str(exc))
     return _act(request, staff, campaign, "schedule", "scheduled", {"at": moment.isoformat()})
@@ -206,8 +205,7 @@ def campaign_send(
     campaign = _campaign(staff, campaign_id)
     if campaign.status not in service.STARTABLE:
         return _refused(request, staff, campaign, "This campaign has already started.")
-    app = request.app
-    after_commit(staff.db, lambda: enqueue(app, "newsletter.start_campaign", campaign_id))
+    enqueue_after_commit(request.app, staff.db, "newsletter.start_campaign", campaign_id)
     return _act(request, staff, campaign, "start", "started")
 
 
@@ -233,13 +231,7 @@ def campaign_resume(
         batches = service.resume_campaign(staff.db, campaign.id, settings=settings)
     except service.CampaignStateError:
         return _refused(request, staff, campaign, "Only a paused campaign can be resumed.")
-    app = request.app
-
-    def enqueue_batches() -> None:
-        for first, last in batches.ranges:
-            enqueue(app, "newsletter.send_batch", campaign_id, first, last)
-
-    after_commit(staff.db, enqueue_batches)
+    enqueue_batches_after_commit(request.app, staff.db, batches)
     return _act(request, staff, campaign, "resume", "resumed")
 
 

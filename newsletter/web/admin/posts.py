@@ -17,7 +17,7 @@ from newsletter.config import Settings
 from newsletter.content import service as content
 from newsletter.content.markdown import render_markdown
 from newsletter.content.models import Post, PostKind
-from newsletter.staff import audit
+from newsletter.staff import post_admin
 from newsletter.web.admin.deps import Staff, editor, viewer
 from newsletter.web.admin.rendering import redirect, render, translated
 from newsletter.web.csrf import require_csrf
@@ -159,39 +159,17 @@ def _save(
             location=str(form.get("event_location", "")) or None,
             registration_url=str(form.get("registration_url", "")) or None,
         )
-    embargo = _local(settings, str(form.get("embargo", "")))
-    created = post is None
-    if post is None:
-        post = content.create_post(
-            staff.db,
-            kind=kind,
-            translations=texts,
-            languages=settings.languages,
-            event=event,
-            embargo_until=embargo,
-            created_by_id=staff.user.id,
-        )
-    else:
-        if not texts:
-            raise content.PostError("A post needs at least one language version.")
-        post.kind = kind
-        for text in texts:
-            content.set_translation(post, text)
-        if event is not None:
-            content.set_event(post, event)
-        post.embargo_until = embargo
     publish = str(form.get("publish", "draft"))
-    if publish == "now":
-        content.publish_post(post)
-    elif publish == "at":
-        content.publish_post(post, at=_local(settings, str(form.get("publish_at", ""))))
-    staff.db.flush()
-    audit.record(
-        staff.db,
-        staff.actor,
-        "post.create" if created else "post.update",
-        object_type="post",
-        object_id=post.id,
-        detail={"languages": [t.language for t in texts], "publish": publish},
+    data = post_admin.PostInput(
+        kind=kind,
+        texts=texts,
+        event=event,
+        embargo_until=_local(settings, str(form.get("embargo", ""))),
+        publish=post_admin.Publish(publish)
+        if publish in set(post_admin.Publish)
+        else post_admin.Publish.DRAFT,
+        publish_at=_local(settings, str(form.get("publish_at", ""))),
     )
-    return post
+    return post_admin.save_post(
+        staff.db, settings, staff.actor, data, post, created_by_id=staff.user.id
+    )

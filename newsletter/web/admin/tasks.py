@@ -10,8 +10,11 @@ from typing import Any
 
 from celery import Celery
 from fastapi import FastAPI
+from sqlalchemy.orm import Session
 
 from newsletter.abuse.ratelimit import RateLimiter, make_rate_limiter
+from newsletter.campaigns.service import Batches
+from newsletter.db import after_commit
 
 
 def celery_for(app: FastAPI) -> Celery:
@@ -27,6 +30,25 @@ def celery_for(app: FastAPI) -> Celery:
 
 def enqueue(app: FastAPI, task_name: str, *args: Any) -> None:
     celery_for(app).send_task(task_name, args=list(args))
+
+
+def enqueue_after_commit(app: FastAPI, db: Session, task_name: str, *args: Any) -> None:
+    """Enqueue once ``db`` has committed the work the task will read (invariant 1)."""
+    after_commit(db, lambda: enqueue(app, task_name, *args))
+
+
+def enqueue_batches_after_commit(app: FastAPI, db: Session, batches: Batches) -> None:
+    """The send batches of a campaign resumed in this request, once the resume is committed.
+
+    Resuming in the request (console and API alike) shows "sending" at once; a queued resume
+    task could wait behind the very batches it is meant to restart.
+    """
+
+    def send() -> None:
+        for first, last in batches.ranges:
+            enqueue(app, "newsletter.send_batch", batches.campaign_id, first, last)
+
+    after_commit(db, send)
 
 
 def rate_limiter(app: FastAPI) -> RateLimiter:

@@ -1,20 +1,19 @@
-"""``/api/v1/posts`` and ``/api/v1/campaigns``: read access (progress counters included)."""
+"""``/api/v1/posts``: read, and create with every language version (draft, published, at a
+time, under embargo) through the console's own rules (`newsletter.staff.post_admin`)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from sqlalchemy import select
 
-from newsletter.campaigns import service
-from newsletter.campaigns.models import Campaign, CampaignStatus
-from newsletter.content.models import Post
-from newsletter.db import after_commit
-from newsletter.staff import audit
-from newsletter.web.admin.tasks import enqueue
+from newsletter.content import service as content
+from newsletter.content.models import Post, PostKind
+from newsletter.i18n import using_language
+from newsletter.staff import post_admin
 from newsletter.web.api.deps import ApiCaller, scope
-from newsletter.web.api.schemas import CampaignOut, PostOut, PostTextOut, Problem
+from newsletter.web.api.schemas import PostCreate, PostOut, PostTextOut, Problem
 
 router = APIRouter(prefix="/api/v1")
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -23,7 +22,8 @@ NOT_FOUND = {404: {"model": Problem}}
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 PostsRead = Annotated[ApiCaller, Depends(scope("posts:read"))]
-CampaignsRead = Annotated[ApiCaller, Depends(scope("campaigns:read"))]
+PostsWrite = Annotated[ApiCaller, Depends(scope("posts:write"))]
+REFUSED = {400: {"model": Problem, "description": "Refused by the content rules (translated)"}}
 
 
 def post_out(post: Post) -> PostOut:
@@ -55,72 +55,36 @@ def get_post(caller: PostsRead, post_id: Id) -> PostOut:
     return post_out(post)
 
 
-@router.get("/campaigns", response_model=list[CampaignOut], responses=AUTH, tags=["campaigns"])
-def list_campaigns(
-    caller: CampaignsRead,
-    status: CampaignStatus | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> list[CampaignOut]:
-    statement = select(Campaign).order_by(Campaign.id.desc()).limit(limit).offset(offset)
-    if status is not None:
-        statement = statement.where(Campaign.status == status)
-    return [CampaignOut.model_validate(c) for c in caller.db.scalars(statement)]
-
-
-@router.get(
-    "/campaigns/{campaign_id}",
-    response_model=CampaignOut,
-    responses=AUTH | NOT_FOUND,
-    tags=["campaigns"],
-)
-def get_campaign(caller: CampaignsRead, campaign_id: Id) -> CampaignOut:
-    campaign = caller.db.get(Campaign, campaign_id)
-    if campaign is None:
-        raise HTTPException(404, detail="No such campaign.")
-    return CampaignOut.model_validate(campaign)
-
-
-CampaignsWrite = Annotated[ApiCaller, Depends(scope("campaigns:write"))]
-CONFLICT = {409: {"model": Problem, "description": "Not allowed in the campaign's status"}}
-
-
-def _control(caller: ApiCaller, request: Request, campaign_id: int, action: str) -> CampaignOut:
-    """Pause, resume or cancel through the sending engine, audited; 409 when not allowed."""
-    campaign = caller.db.get(Campaign, campaign_id)
-    if campaign is None:
-        raise HTTPException(404, detail="No such campaign.")
-    try:
-        if action == "pause" and not service.pause_campaign(caller.db, campaign_id):
-            raise service.CampaignStateError("only a sending campaign can be paused")
-        if action == "resume" and campaign.status != CampaignStatus.PAUSED:
-            raise service.CampaignStateError("only a paused campaign can be resumed")
-        if action == "cancel":
-            service.cancel_campaign(caller.db, campaign_id)
-    except service.CampaignStateError as exc:
-        caller.db.rollback()
-        raise HTTPException(409, detail=str(exc)) from None
-    if action == "resume":
-        app = request.app
-        after_commit(caller.db, lambda: enqueue(app, "newsletter.resume_campaign", campaign_id))
-    audit.record(
-        caller.db, caller.actor, f"campaign.{action}", object_type="campaign", object_id=campaign_id
-    )
-    caller.db.commit()
-    caller.db.refresh(campaign)
-    return CampaignOut.model_validate(campaign)
-
-
 @router.post(
-    "/campaigns/{campaign_id}/{action}",
-    response_model=CampaignOut,
-    responses=AUTH | NOT_FOUND | CONFLICT,
-    tags=["campaigns"],
+    "/posts", response_model=PostOut, status_code=201, responses=AUTH | REFUSED, tags=["posts"]
 )
-def control_campaign(
-    caller: CampaignsWrite,
-    request: Request,
-    campaign_id: Id,
-    action: Literal["pause", "resume", "cancel"],
-) -> CampaignOut:
-    return _control(caller, request, campaign_id, action)
+def create_post(caller: PostsWrite, body: PostCreate, response: Response) -> PostOut:
+    """A post with its language versions; published now, at ``publish_at``, or a draft."""
+    data = post_admin.PostInput(
+        kind=PostKind(body.kind),
+        texts=[
+            content.TranslationInput(language, t.title, t.summary, t.body_markdown)
+            for language, t in body.texts.items()
+        ],
+        event=content.EventInput(**body.event.model_dump()) if body.event else None,
+        embargo_until=body.embargo_until,
+        publish=post_admin.Publish(body.publish),
+        publish_at=body.publish_at,
+        contacts=body.contacts,
+        alert_enabled=body.alert,
+    )
+    try:
+        with using_language(caller.language):
+            post = post_admin.save_post(
+                caller.db,
+                caller.settings,
+                caller.actor,
+                data,
+                created_by_id=caller.token.staff_user_id,
+            )
+    except content.PostError as exc:
+        caller.db.rollback()
+        raise HTTPException(400, detail=str(exc)) from None
+    caller.db.commit()
+    response.headers["Location"] = f"/api/v1/posts/{post.id}"
+    return post_out(post)

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
+from newsletter.i18n import gettext, negotiate_language
 from newsletter.staff.api_tokens import authenticate, effective_scopes
 from newsletter.staff.audit import Actor, ip_for_audit
 from newsletter.staff.models import ApiToken
@@ -30,6 +31,12 @@ class ApiCaller:
     actor: Actor
     db: Session
     settings: Settings
+    #: The language of refusals written for people (``Accept-Language``, else the default).
+    language: str = "en"
+
+    def refusal(self, status: int, message: str) -> HTTPException:
+        """A domain refusal (an English message id) as an API error in the caller's language."""
+        return HTTPException(status, detail=gettext(message, self.language))
 
 
 class ScopeRequirement:
@@ -55,7 +62,10 @@ class ScopeRequirement:
             raise HTTPException(403, detail=f"This token lacks the {self.scope} scope.")
         settings: Settings = request.app.state.settings
         ip = ip_for_audit(client_ip(request), settings.audit_ip)
-        return ApiCaller(token, Actor("api_token", token.id, ip), db, settings)
+        language = negotiate_language(
+            request.headers.get("accept-language"), settings.languages, settings.default_language
+        )
+        return ApiCaller(token, Actor("api_token", token.id, ip), db, settings, language)
 
     def __repr__(self) -> str:
         return f"scope({self.scope})"

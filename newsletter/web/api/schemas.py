@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from newsletter.subscribers.models import SubscriberStatus
 
@@ -16,6 +16,19 @@ Language = Annotated[str, StringConstraints(min_length=2, max_length=8, pattern=
 Slug = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
 ]
+
+
+def _within_reason(value: dt.datetime) -> dt.datetime:
+    """Years 2000-2999 only: a far date overflows on conversion to UTC, a 500 instead of a 422."""
+    if not 2000 <= value.year <= 2999:
+        raise ValueError("the year must be between 2000 and 2999")
+    return value
+
+
+#: A moment with its UTC offset, in a range every component can store.
+Moment = Annotated[AwareDatetime, AfterValidator(_within_reason)]
+#: A wall-clock time (an event's start, local to its zone when it has no offset).
+WallTime = Annotated[dt.datetime, AfterValidator(_within_reason)]
 
 
 class Problem(BaseModel):
@@ -118,3 +131,75 @@ class CampaignOut(BaseModel):
     failed_count: int
     bounced_count: int
     skipped_count: int
+
+
+class PostTextIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\x00]*$")]
+    summary: Annotated[str, StringConstraints(max_length=5000, pattern=r"^[^\x00]*$")] = ""
+    body_markdown: Annotated[str, StringConstraints(max_length=200_000, pattern=r"^[^\x00]*$")] = ""
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: WallTime = Field(description="Local to `timezone` when it carries no offset")
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+    duration_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] | None = None
+    location: Annotated[str, StringConstraints(max_length=300, pattern=r"^[^\x00]*$")] | None = None
+    online_url: Annotated[str, StringConstraints(max_length=1000, pattern=r"^[^\x00]*$")] | None = (
+        None
+    )
+    registration_url: (
+        Annotated[str, StringConstraints(max_length=1000, pattern=r"^[^\x00]*$")] | None
+    ) = None
+
+
+class PostCreate(BaseModel):
+    """A post with its language versions; a draft unless ``publish`` says otherwise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["press_release", "statement", "report", "event", "news"]
+    texts: dict[Language, PostTextIn] = Field(
+        min_length=1, max_length=20, description="One version per offered language"
+    )
+    event: EventIn | None = None
+    contacts: Annotated[str, StringConstraints(max_length=5000, pattern=r"^[^\x00]*$")] = ""
+    embargo_until: Moment | None = Field(
+        default=None, description="With a time zone; hidden and unmailed until then"
+    )
+    publish: Literal["draft", "now", "at"] = "draft"
+    publish_at: Moment | None = Field(default=None, description='With publish "at"')
+    alert: bool = Field(default=True, description="Send the instant alert of its kind")
+
+
+class CampaignTextIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
+    preheader: Annotated[str, StringConstraints(max_length=300, pattern=r"^[^\x00]*$")] = ""
+    body_markdown: Annotated[str, StringConstraints(max_length=100_000, pattern=r"^[^\x00]*$")] = ""
+
+
+class CampaignCreate(BaseModel):
+    """A draft campaign: template, lists (slugs), posts (ids) and text per language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+    template_name: Annotated[str, StringConstraints(max_length=100, pattern=r"^[^\x00]*$")] = (
+        "newsletter"
+    )
+    lists: list[Slug] = Field(min_length=1, max_length=100)
+    posts: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        default_factory=list, max_length=100
+    )
+    texts: dict[Language, CampaignTextIn] = Field(min_length=1, max_length=20)
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: Moment = Field(description="When to start sending; with a time zone, in the future")

@@ -1,0 +1,101 @@
+"""What staff do with posts, from the console or the API: create or edit with every language
+version, publish now or at a time, embargo; audited.
+
+One function for both doors, so a post made through the API obeys exactly the console's
+rules (the content service's: sanitised Markdown, one version per offered language, aware
+times). Alerts are not sent from here: the beat's tick alerts posts that went public
+(``newsletter.content.alerts.release_due_alerts``), embargoed ones when the embargo passes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from newsletter.config import Settings
+from newsletter.content import service as content
+from newsletter.content.models import Post, PostKind
+from newsletter.i18n import gettext
+from newsletter.staff import audit
+
+
+class Publish(StrEnum):
+    DRAFT = "draft"
+    NOW = "now"
+    AT = "at"
+
+
+@dataclass(frozen=True)
+class PostInput:
+    kind: PostKind
+    texts: list[content.TranslationInput]
+    event: content.EventInput | None = None
+    embargo_until: dt.datetime | None = None
+    publish: Publish = Publish.DRAFT
+    publish_at: dt.datetime | None = None
+    contacts: str | None = None
+    alert_enabled: bool | None = None
+    downloads: list[content.DownloadInput] | None = field(default=None)
+
+
+def save_post(
+    db: Session,
+    settings: Settings,
+    actor: audit.Actor,
+    data: PostInput,
+    post: Post | None = None,
+    *,
+    created_by_id: int | None = None,
+) -> Post:
+    """Create a post (``post`` None) or rewrite one; raises `content.PostError` (translated).
+
+    ``created_by_id``: the staff member behind the action (an API token's owner).
+    """
+    if data.publish is Publish.AT and data.publish_at is None:
+        raise content.PostError(gettext("Give a date and time."))
+    created = post is None
+    if post is None:
+        post = content.create_post(
+            db,
+            kind=data.kind,
+            translations=data.texts,
+            languages=settings.languages,
+            contacts=data.contacts or "",
+            downloads=data.downloads or (),
+            event=data.event,
+            embargo_until=data.embargo_until,
+            alert_enabled=True if data.alert_enabled is None else data.alert_enabled,
+            created_by_id=created_by_id,
+        )
+    else:
+        if not data.texts:
+            raise content.PostError(gettext("A post needs at least one language version."))
+        post.kind = data.kind
+        for text in data.texts:
+            content.set_translation(post, text)
+        content.update_post(
+            post,
+            contacts=data.contacts,
+            downloads=data.downloads,
+            event=data.event,
+            embargo_until=data.embargo_until,
+            clear_embargo=data.embargo_until is None,
+            alert_enabled=data.alert_enabled,
+        )
+    if data.publish is Publish.NOW:
+        content.publish_post(post)
+    elif data.publish is Publish.AT:
+        content.publish_post(post, at=data.publish_at)
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "post.create" if created else "post.update",
+        object_type="post",
+        object_id=post.id,
+        detail={"languages": [t.language for t in data.texts], "publish": str(data.publish)},
+    )
+    return post

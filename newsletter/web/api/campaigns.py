@@ -1,0 +1,161 @@
+"""``/api/v1/campaigns``: read (progress counters included), create a draft, schedule, send,
+pause, resume, cancel: each a thin shell over the console's own domain functions
+(`newsletter.staff.campaign_admin`, `newsletter.campaigns.service`), audited.
+
+Resume happens in the request, as in the console: the answer already says "sending", and the
+remaining batches are enqueued after the commit (never a queued resume task, which could wait
+behind the batches it should restart).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from sqlalchemy import select
+
+from newsletter.campaigns import service
+from newsletter.campaigns.models import Campaign, CampaignStatus
+from newsletter.staff import audit
+from newsletter.staff import campaign_admin as ca
+from newsletter.staff.subscriber_admin import SubscriberRefused, lists_by_slug
+from newsletter.web.admin.tasks import enqueue_after_commit, enqueue_batches_after_commit
+from newsletter.web.api.deps import ApiCaller, scope
+from newsletter.web.api.schemas import CampaignCreate, CampaignOut, Problem, ScheduleIn
+
+router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+AUTH = {401: {"model": Problem}, 403: {"model": Problem}}
+NOT_FOUND = {404: {"model": Problem}}
+REFUSED = {400: {"model": Problem, "description": "Refused by the campaign rules (translated)"}}
+CONFLICT = {409: {"model": Problem, "description": "Not allowed in the campaign's status"}}
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Read = Annotated[ApiCaller, Depends(scope("campaigns:read"))]
+Write = Annotated[ApiCaller, Depends(scope("campaigns:write"))]
+
+
+def _get(caller: ApiCaller, campaign_id: int) -> Campaign:
+    campaign = caller.db.get(Campaign, campaign_id)
+    if campaign is None:
+        raise HTTPException(404, detail="No such campaign.")
+    return campaign
+
+
+def _done(caller: ApiCaller, campaign: Campaign, action: str, **detail: object) -> CampaignOut:
+    audit.record(
+        caller.db,
+        caller.actor,
+        f"campaign.{action}",
+        object_type="campaign",
+        object_id=campaign.id,
+        detail=detail or None,
+    )
+    caller.db.commit()
+    caller.db.refresh(campaign)
+    return CampaignOut.model_validate(campaign)
+
+
+def _refused(caller: ApiCaller, status: int, exc: Exception) -> HTTPException:
+    caller.db.rollback()
+    return caller.refusal(status, str(exc))
+
+
+@router.get("", response_model=list[CampaignOut], responses=AUTH)
+def list_campaigns(
+    caller: Read, status: CampaignStatus | None = None, limit: Limit = 50, offset: Offset = 0
+) -> list[CampaignOut]:
+    statement = select(Campaign).order_by(Campaign.id.desc()).limit(limit).offset(offset)
+    if status is not None:
+        statement = statement.where(Campaign.status == status)
+    return [CampaignOut.model_validate(c) for c in caller.db.scalars(statement)]
+
+
+@router.get("/{campaign_id}", response_model=CampaignOut, responses=AUTH | NOT_FOUND)
+def get_campaign(caller: Read, campaign_id: Id) -> CampaignOut:
+    return CampaignOut.model_validate(_get(caller, campaign_id))
+
+
+@router.post("", response_model=CampaignOut, status_code=201, responses=AUTH | REFUSED)
+def create_campaign(caller: Write, body: CampaignCreate, response: Response) -> CampaignOut:
+    """A draft campaign, as the console composes it; schedule or send it next."""
+    try:
+        lists = lists_by_slug(caller.db, body.lists)
+    except SubscriberRefused as exc:
+        raise caller.refusal(400, str(exc)) from None
+    data = ca.CampaignInput(
+        name=body.name,
+        template_name=body.template_name,
+        list_ids=[m.id for m in lists],
+        post_ids=body.posts,
+        variants=[
+            ca.VariantInput(language, t.subject, t.preheader, t.body_markdown)
+            for language, t in body.texts.items()
+        ],
+    )
+    try:
+        campaign = ca.save_campaign(caller.db, caller.settings, caller.actor, data)
+    except ca.CampaignRefused as exc:
+        raise _refused(caller, 400, exc) from None
+    caller.db.commit()
+    response.headers["Location"] = f"/api/v1/campaigns/{campaign.id}"
+    return CampaignOut.model_validate(campaign)
+
+
+@router.post(
+    "/{campaign_id}/schedule",
+    response_model=CampaignOut,
+    responses=AUTH | NOT_FOUND | REFUSED | CONFLICT,
+)
+def schedule_campaign(caller: Write, campaign_id: Id, body: ScheduleIn) -> CampaignOut:
+    """Start sending at ``at`` (the beat's tick starts it then)."""
+    campaign = _get(caller, campaign_id)
+    try:
+        ca.schedule_at(caller.db, campaign.id, body.at)
+    except ca.CampaignRefused as exc:
+        raise _refused(caller, 400, exc) from None
+    except service.CampaignStateError:
+        raise _refused(
+            caller, 409, ca.CampaignRefused("This campaign has already started.")
+        ) from None
+    return _done(caller, campaign, "schedule", at=body.at.isoformat())
+
+
+@router.post(
+    "/{campaign_id}/{action}",
+    response_model=CampaignOut,
+    responses=AUTH | NOT_FOUND | CONFLICT,
+)
+def control_campaign(
+    caller: Write,
+    request: Request,
+    campaign_id: Id,
+    action: Literal["send", "pause", "resume", "cancel"],
+) -> CampaignOut:
+    """``send`` starts a draft or scheduled campaign now (its status turns to sending within
+    moments, in a worker); pause, resume and cancel act at once."""
+    campaign = _get(caller, campaign_id)
+    app = request.app
+    detail: dict[str, object] = {}
+    if action == "send":
+        if campaign.status not in service.STARTABLE:
+            raise caller.refusal(409, "This campaign has already started.")
+        enqueue_after_commit(app, caller.db, "newsletter.start_campaign", campaign.id)
+        action = "start"
+    elif action == "pause":
+        if not service.pause_campaign(caller.db, campaign.id):
+            raise _refused(caller, 409, ValueError("Only a sending campaign can be paused."))
+    elif action == "resume":
+        try:
+            batches = service.resume_campaign(caller.db, campaign.id, settings=caller.settings)
+        except service.CampaignStateError:
+            raise _refused(
+                caller, 409, ValueError("Only a paused campaign can be resumed.")
+            ) from None
+        enqueue_batches_after_commit(app, caller.db, batches)
+    else:
+        try:
+            detail["skipped"] = service.cancel_campaign(caller.db, campaign.id)
+        except service.CampaignStateError as exc:
+            raise _refused(caller, 409, exc) from None
+    return _done(caller, campaign, action, **detail)
