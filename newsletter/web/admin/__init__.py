@@ -17,6 +17,7 @@ def install_staff_console(app: FastAPI) -> None:
         auth,
         campaigns,
         dashboard,
+        digests,
         imports,
         lists,
         posts,
@@ -30,6 +31,7 @@ def install_staff_console(app: FastAPI) -> None:
     from newsletter.web.api import subscribers as api_subscribers
 
     pages = (auth, account, dashboard, subscribers, lists, imports, tokens, campaigns, posts)
+    pages += (digests,)
     for module in (*pages, templates):
         app.include_router(module.router, include_in_schema=False)
     for module in (api_subscribers, api_lists, api_content, api_campaigns):

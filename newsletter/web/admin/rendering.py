@@ -31,6 +31,7 @@ NOTICES = {
     "paused": "The campaign is paused.",
     "resumed": "The campaign is sending again.",
     "cancelled": "The campaign is cancelled.",
+    "discarded": "The digest is discarded: nothing is sent for that month.",
 }
 
 
