@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -33,6 +34,13 @@ _LEFT_US = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED)
 
 @dataclass(frozen=True)
 class CampaignRates:
+    """The one definition of a campaign's delivery, bounce and complaint figures.
+
+    ``sent`` counts the messages that left us (handed to a relay: sent or later bounced);
+    every rate is over it, as mailbox providers count. The campaign page, the dashboard and
+    the staff warnings all read this, so their numbers agree.
+    """
+
     campaign_id: int
     sent: int
     bounced: int
@@ -42,6 +50,14 @@ class CampaignRates:
     complaints: int
     complaint_threshold: float
     bounce_threshold: float
+
+    @property
+    def delivered(self) -> int:
+        return self.sent - self.bounced
+
+    @property
+    def delivery_rate(self) -> float:
+        return self.delivered / self.sent if self.sent else 0.0
 
     @property
     def bounce_rate(self) -> float:
@@ -60,36 +76,52 @@ class CampaignRates:
         return self.bounced > 0 and self.bounce_rate > self.bounce_threshold
 
 
+def campaigns_rates(
+    session: Session, campaign_ids: Sequence[int], settings: Settings | None = None
+) -> dict[int, CampaignRates]:
+    """`CampaignRates` of several campaigns in two grouped queries (the dashboard's list)."""
+    settings = settings or get_settings()
+    ids = list(campaign_ids)
+    by_status: dict[int, dict[DeliveryStatus, int]] = {i: {} for i in ids}
+    by_kind: dict[int, dict[BounceKind, int]] = {i: {} for i in ids}
+    if ids:
+        for campaign_id, status, count in session.execute(
+            select(Delivery.campaign_id, Delivery.status, func.count())
+            .where(Delivery.campaign_id.in_(ids), Delivery.status.in_(_LEFT_US))
+            .group_by(Delivery.campaign_id, Delivery.status)
+        ):
+            by_status[campaign_id][status] = count
+        for campaign_id, kind, count in session.execute(
+            select(
+                BounceEvent.campaign_id,
+                BounceEvent.kind,
+                func.count(func.distinct(BounceEvent.subscriber_id)),
+            )
+            .where(BounceEvent.campaign_id.in_(ids))
+            .group_by(BounceEvent.campaign_id, BounceEvent.kind)
+        ):
+            by_kind[campaign_id][kind] = count
+    return {
+        i: CampaignRates(
+            campaign_id=i,
+            sent=sum(by_status[i].values()),
+            bounced=by_status[i].get(DeliveryStatus.BOUNCED, 0),
+            hard=by_kind[i].get(BounceKind.HARD, 0),
+            soft=by_kind[i].get(BounceKind.SOFT, 0),
+            sender_problems=by_kind[i].get(BounceKind.SENDER_PROBLEM, 0),
+            complaints=by_kind[i].get(BounceKind.COMPLAINT, 0),
+            complaint_threshold=settings.complaint_rate_warning,
+            bounce_threshold=settings.bounce_rate_warning,
+        )
+        for i in ids
+    }
+
+
 def campaign_rates(
     session: Session, campaign_id: int, settings: Settings | None = None
 ) -> CampaignRates:
     """Bounce and complaint figures of one campaign, from its deliveries and events."""
-    settings = settings or get_settings()
-    by_status = dict(
-        session.execute(
-            select(Delivery.status, func.count())
-            .where(Delivery.campaign_id == campaign_id, Delivery.status.in_(_LEFT_US))
-            .group_by(Delivery.status)
-        ).all()
-    )
-    by_kind = dict(
-        session.execute(
-            select(BounceEvent.kind, func.count(func.distinct(BounceEvent.subscriber_id)))
-            .where(BounceEvent.campaign_id == campaign_id)
-            .group_by(BounceEvent.kind)
-        ).all()
-    )
-    return CampaignRates(
-        campaign_id=campaign_id,
-        sent=sum(by_status.values()),
-        bounced=by_status.get(DeliveryStatus.BOUNCED, 0),
-        hard=by_kind.get(BounceKind.HARD, 0),
-        soft=by_kind.get(BounceKind.SOFT, 0),
-        sender_problems=by_kind.get(BounceKind.SENDER_PROBLEM, 0),
-        complaints=by_kind.get(BounceKind.COMPLAINT, 0),
-        complaint_threshold=settings.complaint_rate_warning,
-        bounce_threshold=settings.bounce_rate_warning,
-    )
+    return campaigns_rates(session, [campaign_id], settings)[campaign_id]
 
 
 def check_campaign_rates(

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from newsletter.bounces.models import BounceEvent, BounceKind
+from newsletter.bounces.visibility import CampaignRates, campaigns_rates
 from newsletter.campaigns.models import Campaign
+from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.subscribers.models import (
     MailingList,
@@ -29,14 +30,6 @@ from newsletter.subscribers.models import (
 class Point:
     label: str
     value: int
-
-
-@dataclass(frozen=True)
-class CampaignRates:
-    campaign: Campaign
-    delivered: int
-    bounce_rate: float
-    complaint_rate: float
 
 
 def active_subscribers_over_time(
@@ -81,30 +74,14 @@ def active_by_list_and_language(db: Session) -> list[tuple[MailingList, str, int
     return [(lists[list_id], language, int(count)) for list_id, language, count in rows]
 
 
-def recent_campaigns(db: Session, limit: int = 10) -> list[CampaignRates]:
+def recent_campaigns(
+    db: Session, settings: Settings, limit: int = 10
+) -> list[tuple[Campaign, CampaignRates]]:
+    """The latest campaigns with their rates, as the bounce module defines them (one
+    definition: the dashboard, the campaign page and the staff warnings agree)."""
     campaigns = db.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(limit)).all()
-    ids = [c.id for c in campaigns]
-    complaints = (
-        dict(
-            db.execute(
-                select(BounceEvent.campaign_id, func.count())
-                .where(BounceEvent.campaign_id.in_(ids), BounceEvent.kind == BounceKind.COMPLAINT)
-                .group_by(BounceEvent.campaign_id)
-            )
-            .tuples()
-            .all()
-        )
-        if ids
-        else {}
-    )
-    result = []
-    for c in campaigns:
-        attempted = c.sent_count + c.bounced_count + c.failed_count
-        base = max(attempted, 1)
-        result.append(
-            CampaignRates(c, c.sent_count, c.bounced_count / base, complaints.get(c.id, 0) / base)
-        )
-    return result
+    rates = campaigns_rates(db, [c.id for c in campaigns], settings)
+    return [(c, rates[c.id]) for c in campaigns]
 
 
 def bar_chart(points: list[Point], width: int = 480, height: int = 140) -> dict[str, object]:

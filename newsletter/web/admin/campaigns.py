@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
+from newsletter.bounces.visibility import campaign_rates
 from newsletter.campaigns import service
 from newsletter.campaigns.models import Campaign, CampaignStatus
 from newsletter.config import Settings
@@ -141,6 +142,7 @@ def campaign_page(
         {
             "c": campaign,
             "progress": service.progress(staff.db, campaign.id),
+            "rates": campaign_rates(staff.db, campaign.id, settings),
             "rate": ca.send_rate_per_minute(campaign),
             "live": campaign.status in LIVE,
             "can_edit": staff.can(editor.min_role),

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from newsletter.staff import reports
+from newsletter.staff import digest_admin, reports
 from newsletter.web.admin.deps import Staff, viewer
 from newsletter.web.admin.rendering import render
 
@@ -27,6 +27,7 @@ def dashboard(
             "chart": reports.bar_chart(over_time),
             "by_status": reports.subscribers_by_status(staff.db),
             "by_list": reports.active_by_list_and_language(staff.db),
-            "campaigns": reports.recent_campaigns(staff.db),
+            "campaigns": reports.recent_campaigns(staff.db, request.app.state.settings),
+            "held_digests": digest_admin.held_digests(staff.db),
         },
     )
