@@ -25,6 +25,7 @@ def install_staff_console(app: FastAPI) -> None:
         templates,
         tokens,
     )
+    from newsletter.web.admin.errors import install_error_pages
     from newsletter.web.api import campaigns as api_campaigns
     from newsletter.web.api import content as api_content
     from newsletter.web.api import lists as api_lists
@@ -37,3 +38,4 @@ def install_staff_console(app: FastAPI) -> None:
     for module in (api_subscribers, api_lists, api_content, api_campaigns):
         app.include_router(module.router)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
+    install_error_pages(app)

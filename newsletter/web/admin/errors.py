@@ -1,0 +1,46 @@
+"""403 and 404 in the staff console as pages, in the reader's language, on the console layout.
+
+A person who follows a stale link or lacks the role should see the console (navigation, a
+sentence they can read), not a JSON body. Everything else keeps FastAPI's handling: the API
+(``/api/v1``) answers JSON, with the schemas its OpenAPI document promises, and so does an
+``/admin`` request that asks for JSON only (a script).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from newsletter.web.admin.rendering import render, translated
+
+PAGES = {
+    403: ("Not allowed", "Your role does not allow this."),
+    404: ("Page not found", "This page does not exist, or no longer does."),
+}
+
+
+def _wants_page(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept or "application/json" not in accept
+
+
+async def console_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if exc.status_code not in PAGES or not path.startswith("/admin") or not _wants_page(request):
+        return await http_exception_handler(request, exc)
+    title, message = PAGES[exc.status_code]
+    if exc.status_code == 403 and isinstance(exc.detail, str):
+        message = exc.detail  # an English message id: "Your role ...", "This form has expired ..."
+    context = {
+        "title": translated(request, title),
+        "message": translated(request, message),
+        "status": exc.status_code,
+    }
+    return render(request, "error.html", context, exc.status_code)
+
+
+def install_error_pages(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPException, console_http_error)
