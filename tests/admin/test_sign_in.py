@@ -175,6 +175,8 @@ def test_sign_in_and_out_in_a_real_browser(
     make_staff(committed_db, StaffRole.EDITOR)
     base_url = live_server(app_for(tmp_path, pg_url))
     page = browser.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
     try:
         page.goto(base_url + "/admin/account")
         assert "/admin/login" in page.url
@@ -186,6 +188,9 @@ def test_sign_in_and_out_in_a_real_browser(
         page.fill("input[name=password]", PASSWORD)
         page.click("main button[type=submit]")
         page.wait_for_url(base_url + "/admin/account")
+        qr = page.locator("#totp-qr svg")  # enrolment QR: drawn, sized, and within the CSP
+        assert qr.is_visible() and qr.bounding_box()["width"] >= 100  # type: ignore[index]
+        assert not [m for m in console if "Content Security Policy" in m], console
         page.click("header button:has-text('Sign out')")
         page.wait_for_url("**/admin/login**")
         page.goto(base_url + "/admin/")

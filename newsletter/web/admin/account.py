@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from newsletter.config import Settings
@@ -33,11 +34,13 @@ def _account_page(
 ) -> Response:
     settings: Settings = request.app.state.settings
     secret = totp.new_secret()
+    otpauth = totp.provisioning_uri(secret, staff.user.email, settings.org_name)
     context = {
         "user": staff.user,
         "has_totp": totp.has_second_factor(staff.user),
         "new_secret": secret,
-        "otpauth": totp.provisioning_uri(secret, staff.user.email, settings.org_name),
+        "otpauth": otpauth,
+        "qr_svg": Markup(totp.qr_svg(otpauth)),  # noqa: S704 - SVG drawn by segno, no text
         "error": error,
     }
     return render(request, "account.html", context, status)
