@@ -112,7 +112,8 @@ def test_compose_preview_duplicate_and_no_edit_once_sending(
 
 @pytest.fixture
 def slow_worker(tmp_path: Path, pg_url: str, committed_db: object, smtp_server) -> Iterator:  # type: ignore[no-untyped-def]
-    """A real worker sending 3 messages a second, so a pause lands mid-campaign."""
+    """A real worker sending 3 messages a second, so a pause lands mid-campaign (at 6 a
+    second the 24 messages were gone before the page's 3-second refresh showed "sending")."""
     from workers.celery_app import make_celery
 
     broker = f"{REDIS_HOST_URL}/{REDIS_BROKER_DB}"
@@ -140,6 +141,16 @@ def slow_worker(tmp_path: Path, pg_url: str, committed_db: object, smtp_server) 
             process.kill()
         app.close()
         _redis(REDIS_BROKER_DB).flushdb()
+
+
+def wait_for_status(page, status: str, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Reload until the campaign page shows ``status``: an assertion polling the DOM while the
+    page's own 3-second refresh replaces it was seen to keep reading the old document."""
+    deadline = time.monotonic() + seconds
+    while page.locator("#campaign-status").inner_text().strip() != status:
+        assert time.monotonic() < deadline, f"the campaign never became {status}"
+        time.sleep(0.5)
+        page.reload()
 
 
 def test_compose_preview_test_send_schedule_send_pause_resume_in_a_browser(
@@ -212,7 +223,8 @@ def test_compose_preview_test_send_schedule_send_pause_resume_in_a_browser(
         assert len(smtp_server.messages) == held < RECIPIENTS + 1
         page.reload()
         page.click("#resume-form button[type=submit]")
-        expect(page.locator("#campaign-status")).to_have_text("sent", timeout=30_000)
+        expect(page.locator("#campaign-status")).to_have_text("sending")  # resumed at once
+        wait_for_status(page, "sent")
         expect(page.locator("#p-sent")).to_have_text(str(RECIPIENTS))
         assert len(smtp_server.wait_for(RECIPIENTS + 1)) == RECIPIENTS + 1
     finally:
