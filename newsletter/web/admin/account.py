@@ -18,7 +18,7 @@ from newsletter.staff.reset import PasswordRefused, set_password
 from newsletter.staff.service import StaffError, create_staff_user, update_staff_user
 from newsletter.subscribers.addresses import InvalidAddress
 from newsletter.web.admin.deps import Staff, admin, viewer
-from newsletter.web.admin.rendering import redirect, render, translated
+from newsletter.web.admin.rendering import password_refused, redirect, render, translated
 from newsletter.web.csrf import require_csrf
 
 router = APIRouter()
@@ -46,6 +46,13 @@ def _account_page(
     return render(request, "account.html", context, status)
 
 
+def _own_change(staff: Staff, action: str, target: str) -> Response:
+    """Audit a change to one's own account, commit it, and show where it leads."""
+    audit.record(staff.db, staff.actor, action, object_type="staff_user", object_id=staff.user.id)
+    staff.db.commit()
+    return redirect(target)
+
+
 @router.get("/admin/account", response_class=HTMLResponse)
 def account(
     request: Request,
@@ -68,19 +75,8 @@ def change_password(
     try:
         set_password(staff.db, staff.user, password[:1000])
     except PasswordRefused as exc:
-        message = translated(
-            request, "The password must have at least %(n)s characters.", n=str(exc)
-        )
-        return _account_page(request, staff, message, 400)
-    audit.record(
-        staff.db,
-        staff.actor,
-        "staff.password_change",
-        object_type="staff_user",
-        object_id=staff.user.id,
-    )
-    staff.db.commit()
-    return redirect("/admin/login?notice=password-changed")
+        return _account_page(request, staff, password_refused(request, exc), 400)
+    return _own_change(staff, "staff.password_change", "/admin/login?notice=password-changed")
 
 
 @router.post("/admin/account/totp", dependencies=CSRF)
@@ -96,15 +92,7 @@ def enable_totp(
             request, "That code is not right. Enter the current code from your app."
         )
         return _account_page(request, staff, message, 400)
-    audit.record(
-        staff.db,
-        staff.actor,
-        "staff.totp_enabled",
-        object_type="staff_user",
-        object_id=staff.user.id,
-    )
-    staff.db.commit()
-    return redirect("/admin/account?notice=totp-on")
+    return _own_change(staff, "staff.totp_enabled", "/admin/account?notice=totp-on")
 
 
 @router.post("/admin/account/totp/disable", dependencies=CSRF)
@@ -118,15 +106,7 @@ def disable_totp(
             request, staff, translated(request, "The current password is wrong."), 400
         )
     totp.disable(staff.user)
-    audit.record(
-        staff.db,
-        staff.actor,
-        "staff.totp_disabled",
-        object_type="staff_user",
-        object_id=staff.user.id,
-    )
-    staff.db.commit()
-    return redirect("/admin/account?notice=totp-off")
+    return _own_change(staff, "staff.totp_disabled", "/admin/account?notice=totp-off")
 
 
 def _staff_page(

@@ -9,13 +9,20 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
-from newsletter.db import after_commit
+from newsletter.db import after_commit, utcnow
 from newsletter.staff import audit, totp
 from newsletter.staff.auth import SignIn, check_password, find_staff
+from newsletter.staff.models import StaffUser
 from newsletter.staff.reset import PasswordRefused, set_password, user_for_token
 from newsletter.staff.sessions import COOKIE_NAME, close_session, find_session, open_session
 from newsletter.web.admin.deps import client_ip, request_actor
-from newsletter.web.admin.rendering import page_language, redirect, render, translated
+from newsletter.web.admin.rendering import (
+    page_language,
+    password_refused,
+    redirect,
+    render,
+    translated,
+)
 from newsletter.web.admin.tasks import enqueue
 from newsletter.web.app import session_dependency
 from newsletter.web.csrf import require_csrf
@@ -43,12 +50,35 @@ def _safe_next(
     return "/admin/"
 
 
-def _set_cookie(
+def _open(
     request: Request,
-    response: Response,
-    raw: str,
-) -> None:
+    db: Session,
+    user: StaffUser,
+    target: str,
+    *,
+    second_factor_pending: bool = False,
+    detail: dict[str, object] | None = None,
+) -> Response:
+    """Replace the browser's session by a new one (never keep an old id: no fixation) and
+    send it on; a complete sign-in (not one still owing its code) is audited. The session
+    keeps the client IP as ``AUDIT_IP`` allows, like the audit log."""
     settings: Settings = request.app.state.settings
+    close_session(db, request.cookies.get(COOKIE_NAME))
+    raw = open_session(
+        db,
+        user,
+        settings,
+        ip=request_actor(request).ip,
+        user_agent=request.headers.get("user-agent", ""),
+        second_factor_pending=second_factor_pending,
+    )
+    if not second_factor_pending:
+        actor = request_actor(request, "staff", user.id)
+        audit.record(
+            db, actor, "staff.sign_in", object_type="staff_user", object_id=user.id, detail=detail
+        )
+    db.commit()
+    response = redirect(target)
     response.set_cookie(
         COOKIE_NAME,
         raw,
@@ -58,6 +88,15 @@ def _set_cookie(
         samesite="strict",
         path="/",
     )
+    return response
+
+
+def _sign_in_page(
+    request: Request, template: str, next: str, error: str = "", status: int = 200
+) -> HTMLResponse:
+    """The password or the code form, carrying a safe ``next`` and a translated error."""
+    context = {"next": _safe_next(next), "error": translated(request, error) if error else ""}
+    return render(request, template, context, status)
 
 
 def _limiter(request: Request):  # type: ignore[no-untyped-def]
@@ -71,7 +110,7 @@ def login_form(
     request: Request,
     next: str = "/admin/",
 ) -> HTMLResponse:
-    return render(request, "login.html", {"next": _safe_next(next), "error": ""})
+    return _sign_in_page(request, "login.html", next)
 
 
 @router.post("/admin/login", dependencies=CSRF)
@@ -101,38 +140,12 @@ def login(
             "Try again later or reset your password.",
             SignIn.THROTTLED: "Too many attempts from your network. Please wait and try again.",
         }[result.outcome]
-        context = {"next": _safe_next(next), "error": translated(request, message)}
-        return render(
-            request,
-            "login.html",
-            context,
-            status=429 if result.outcome == SignIn.THROTTLED else 401,
-        )
-    user = result.user
-    close_session(db, request.cookies.get(COOKIE_NAME))  # rotate: never keep an old id
-    raw = open_session(
-        db,
-        user,
-        settings,
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent", ""),
-        second_factor_pending=result.needs_second_factor,
-    )
-    if not result.needs_second_factor:
-        audit.record(
-            db,
-            request_actor(request, "staff", user.id),
-            "staff.sign_in",
-            object_type="staff_user",
-            object_id=user.id,
-        )
-    db.commit()
-    target = _safe_next(next)
+        status = 429 if result.outcome == SignIn.THROTTLED else 401
+        return _sign_in_page(request, "login.html", next, message, status)
     if result.needs_second_factor:
-        target = f"/admin/login/code?next={target}"
-    response = redirect(target)
-    _set_cookie(request, response, raw)
-    return response
+        target = f"/admin/login/code?next={_safe_next(next)}"
+        return _open(request, db, result.user, target, second_factor_pending=True)
+    return _open(request, db, result.user, _safe_next(next))
 
 
 @router.get("/admin/login/code", response_class=HTMLResponse)
@@ -140,7 +153,7 @@ def code_form(
     request: Request,
     next: str = "/admin/",
 ) -> HTMLResponse:
-    return render(request, "login_code.html", {"next": _safe_next(next), "error": ""})
+    return _sign_in_page(request, "login_code.html", next)
 
 
 @router.post("/admin/login/code", dependencies=CSRF)
@@ -164,31 +177,10 @@ def code(
         return redirect("/admin/login")
     if not totp.verify_user_code(user, settings.secret_key, code[:20]):
         db.commit()
-        error = translated(request, "That code is not right. Enter the current code from your app.")
-        return render(request, "login_code.html", {"next": _safe_next(next), "error": error}, 401)
-    close_session(db, raw)
-    fresh = open_session(
-        db,
-        user,
-        settings,
-        ip=request_actor(request).ip,
-        user_agent=request.headers.get("user-agent", ""),
-    )
-    from newsletter.db import utcnow
-
+        error = "That code is not right. Enter the current code from your app."
+        return _sign_in_page(request, "login_code.html", next, error, 401)
     user.last_login_at = utcnow()
-    audit.record(
-        db,
-        request_actor(request, "staff", user.id),
-        "staff.sign_in",
-        object_type="staff_user",
-        object_id=user.id,
-        detail={"second_factor": True},
-    )
-    db.commit()
-    response = redirect(_safe_next(next))
-    _set_cookie(request, response, fresh)
-    return response
+    return _open(request, db, user, _safe_next(next), detail={"second_factor": True})
 
 
 @router.post("/admin/logout", dependencies=CSRF)
@@ -217,7 +209,6 @@ def reset_request(
     email: Annotated[str, Form()] = "",
 ) -> Response:
     limiter = _limiter(request)
-    settings: Settings = request.app.state.settings
     allowed = limiter.hit(f"reset-ip:{client_ip(request)}", 10, 3600).allowed
     user = find_staff(db, email[:320]) if allowed else None
     if (
@@ -237,7 +228,6 @@ def reset_request(
             db, lambda: enqueue(request.app, "newsletter.staff_password_reset", user_id, language)
         )
     db.commit()
-    del settings
     return redirect("/admin/login?notice=reset-sent")
 
 
@@ -271,9 +261,7 @@ def reset_password(
         try:
             set_password(db, user, password[:1000])
         except PasswordRefused as exc:
-            error = translated(
-                request, "The password must have at least %(n)s characters.", n=str(exc)
-            )
+            error = password_refused(request, exc)
     if error:
         return render(request, "reset_password.html", {"valid": True, "error": error}, 400)
     audit.record(

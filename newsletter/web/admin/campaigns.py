@@ -4,6 +4,7 @@ schedule in the organisation's time zone, send, live progress, pause/resume/canc
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from newsletter.campaigns.models import Campaign, CampaignStatus
 from newsletter.config import Settings
 from newsletter.content.models import Post
 from newsletter.delivery.outcomes import Outcome
-from newsletter.rendering.compose import ComposeError
+from newsletter.rendering.compose import ComposeError, Preview
 from newsletter.rendering.headers import HeaderInjection
 from newsletter.staff import audit
 from newsletter.staff import campaign_admin as ca
@@ -278,46 +279,53 @@ def campaign_test_send(
     return _act(request, staff, campaign, "test_send", "test-sent", {"language": language})
 
 
-def _preview_subject(staff: Staff, subscriber_id: str) -> Subscriber | None:
-    if not subscriber_id.isdigit():
-        return None
-    return staff.db.get(Subscriber, int(subscriber_id))
-
-
-def _preview_inputs(
-    request: Request, staff: Staff, campaign_id: int, language: str, subscriber_id: str
-) -> tuple[Settings, Campaign, str, Subscriber | None]:
+@dataclass(frozen=True)
+class PreviewRequest:
     """What both preview routes show: the campaign, a known language, and (for editors)
     the subscriber to preview as; viewers only ever see the sample reader."""
-    settings: Settings = request.app.state.settings
-    campaign = _campaign(staff, campaign_id)
-    language = language if language in settings.languages else settings.default_language
-    subscriber = _preview_subject(staff, subscriber_id) if staff.can(editor.min_role) else None
-    return settings, campaign, language, subscriber
+
+    campaign: Campaign
+    language: str
+    subscriber: Subscriber | None
+    subscriber_id: str
+    settings: Settings
+
+    def compose(self) -> Preview:
+        return ca.preview_as(self.settings, self.campaign, self.language, self.subscriber)
 
 
-@router.get("/admin/campaigns/{campaign_id}/preview", response_class=HTMLResponse)
-def campaign_preview(
+def preview_request(
     request: Request,
     campaign_id: int,
     staff: Annotated[Staff, Depends(viewer)],
     language: str = "",
     subscriber_id: str = "",
-) -> Response:
-    settings, campaign, language, subscriber = _preview_inputs(
-        request, staff, campaign_id, language, subscriber_id
-    )
+) -> PreviewRequest:
+    settings: Settings = request.app.state.settings
+    campaign = _campaign(staff, campaign_id)
+    language = language if language in settings.languages else settings.default_language
+    subscriber = None
+    if subscriber_id.isdigit() and staff.can(editor.min_role):
+        subscriber = staff.db.get(Subscriber, int(subscriber_id))
+    return PreviewRequest(campaign, language, subscriber, subscriber_id, settings)
+
+
+Shown = Annotated[PreviewRequest, Depends(preview_request)]
+
+
+@router.get("/admin/campaigns/{campaign_id}/preview", response_class=HTMLResponse)
+def campaign_preview(request: Request, shown: Shown) -> Response:
     context = {
-        "c": campaign,
+        "c": shown.campaign,
         "p": None,
         "error": "",
-        "language": language,
-        "languages": settings.languages,
-        "subscriber": subscriber,
-        "subscriber_id": subscriber_id,
+        "language": shown.language,
+        "languages": shown.settings.languages,
+        "subscriber": shown.subscriber,
+        "subscriber_id": shown.subscriber_id,
     }
     try:
-        context["p"] = ca.preview_as(settings, campaign, language, subscriber)
+        context["p"] = shown.compose()
     except (ComposeError, HeaderInjection) as exc:
         context["error"] = str(exc)
         return render(request, "campaign_preview.html", context, 400)
@@ -325,19 +333,10 @@ def campaign_preview(
 
 
 @router.get("/admin/campaigns/{campaign_id}/preview.html", response_class=HTMLResponse)
-def campaign_preview_html(
-    request: Request,
-    campaign_id: int,
-    staff: Annotated[Staff, Depends(viewer)],
-    language: str = "",
-    subscriber_id: str = "",
-) -> Response:
+def campaign_preview_html(shown: Shown) -> Response:
     """The HTML part alone, for the preview frame: its own strict CSP (no script at all)."""
-    settings, campaign, language, subscriber = _preview_inputs(
-        request, staff, campaign_id, language, subscriber_id
-    )
     try:
-        html = ca.preview_as(settings, campaign, language, subscriber).html
+        html = shown.compose().html
     except (ComposeError, HeaderInjection) as exc:
         html = f"<p>{type(exc).__name__}</p>"
     return HTMLResponse(

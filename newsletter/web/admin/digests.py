@@ -6,14 +6,17 @@ Viewers may look; only editors approve or discard (the route walk checks both).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.content.service import translation_for
 from newsletter.staff import digest_admin
+from newsletter.staff.audit import Actor
 from newsletter.web.admin.deps import Staff, editor, viewer
 from newsletter.web.admin.rendering import redirect, render, translated
 from newsletter.web.admin.tasks import enqueue_after_commit
@@ -61,15 +64,33 @@ def digest_page(
     return _page(request, staff, campaign_id)
 
 
+def _decide(
+    request: Request,
+    staff: Staff,
+    campaign_id: int,
+    decision: Callable[[Session, Actor, int], object],
+) -> Response | None:
+    """Apply ``decision`` to the held digest; the list with the reason when it is not held."""
+    try:
+        decision(staff.db, staff.actor, campaign_id)
+    except digest_admin.DigestRefused as exc:
+        staff.db.rollback()
+        context = {
+            "digests": digest_admin.held_digests(staff.db),
+            "error": translated(request, str(exc)),
+        }
+        return render(request, "digests.html", context, 409)
+    return None
+
+
 @router.post("/admin/digests/{campaign_id}/approve", dependencies=CSRF)
 def digest_approve(
     request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
 ) -> Response:
-    try:
-        digest_admin.approve(staff.db, staff.actor, campaign_id)
-    except digest_admin.DigestRefused as exc:
-        staff.db.rollback()
-        return render(request, "digests.html", _refusal(request, staff, exc), 409)
+    """Approved: scheduled for now, and its start enqueued once that is committed."""
+    refused = _decide(request, staff, campaign_id, digest_admin.approve)
+    if refused is not None:
+        return refused
     enqueue_after_commit(request.app, staff.db, "newsletter.start_campaign", campaign_id)
     staff.db.commit()
     return redirect(f"/admin/campaigns/{campaign_id}?notice=started")
@@ -79,17 +100,8 @@ def digest_approve(
 def digest_discard(
     request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
 ) -> Response:
-    try:
-        digest_admin.discard(staff.db, staff.actor, campaign_id)
-    except digest_admin.DigestRefused as exc:
-        staff.db.rollback()
-        return render(request, "digests.html", _refusal(request, staff, exc), 409)
+    refused = _decide(request, staff, campaign_id, digest_admin.discard)
+    if refused is not None:
+        return refused
     staff.db.commit()
     return redirect("/admin/digests?notice=discarded")
-
-
-def _refusal(request: Request, staff: Staff, exc: Exception) -> dict[str, object]:
-    return {
-        "digests": digest_admin.held_digests(staff.db),
-        "error": translated(request, str(exc)),
-    }

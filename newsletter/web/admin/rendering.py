@@ -72,3 +72,8 @@ def redirect(url: str) -> RedirectResponse:
 def translated(request: Request, message: str, **variables: object) -> str:
     with using_language(page_language(request)):
         return gettext(message, **variables)
+
+
+def password_refused(request: Request, exc: Exception) -> str:
+    """The refusal of a too-short password (`PasswordRefused` carries the minimum length)."""
+    return translated(request, "The password must have at least %(n)s characters.", n=str(exc))
