@@ -87,3 +87,12 @@ def app_for(tmp_path: Path, pg_url: str, **overrides: object) -> FastAPI:
     app = create_app(staff_settings(tmp_path, pg_url, **overrides))
     CREATED_APPS.append(app)
     return app
+
+
+def browser_sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the real form in a Playwright page; waits until the console shows."""
+    page.goto(base + "/admin/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(lambda url: "/admin/login" not in url)

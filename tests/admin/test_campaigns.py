@@ -20,7 +20,7 @@ from newsletter.campaigns.models import Campaign, CampaignStatus
 from newsletter.db import unit_of_work
 from newsletter.staff.models import AuditLogEntry, StaffRole
 from tests.admin.factories import XSS, make_list, make_subscriber
-from tests.admin.helpers import PASSWORD, StaffClient, app_for, make_staff
+from tests.admin.helpers import StaffClient, app_for, browser_sign_in, make_staff
 from tests.conftest import (
     REDIS_BROKER_DB,
     REDIS_HOST_URL,
@@ -175,10 +175,7 @@ def test_compose_preview_test_send_schedule_send_pause_resume_in_a_browser(
     )
     page = browser.new_page()
     try:
-        page.goto(base + "/admin/login")
-        page.fill("input[name=email]", "editor@coalition.example.org")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main button[type=submit]")
+        browser_sign_in(page, base, "editor@coalition.example.org")
         page.goto(base + "/admin/campaigns/new")
         page.fill("input[name=name]", "November update")
         page.check(f"input[name=lists][value='{ids['press']}']")

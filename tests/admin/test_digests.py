@@ -18,7 +18,13 @@ from newsletter.content.service import publish_post
 from newsletter.db import unit_of_work
 from newsletter.staff.models import AuditLogEntry, StaffRole
 from tests.admin.factories import make_list
-from tests.admin.helpers import PASSWORD, StaffClient, app_for, make_staff, staff_settings
+from tests.admin.helpers import (
+    StaffClient,
+    app_for,
+    browser_sign_in,
+    make_staff,
+    staff_settings,
+)
 from tests.content.helpers import EN, FR, press_release
 
 NOW = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)
@@ -101,10 +107,7 @@ def test_a_held_digest_is_previewed_and_approved_in_a_browser(
     base = live_server(app_for(tmp_path, pg_url))
     page = browser.new_page()
     try:
-        page.goto(base + "/admin/login")
-        page.fill("input[name=email]", "editor@coalition.example.org")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main button[type=submit]")
+        browser_sign_in(page, base, "editor@coalition.example.org")
         page.click("nav a[href='/admin/digests']")
         page.click(f"#held-digests a[href='/admin/digests/{digest_id}']")
         frame = page.frame_locator("#digest-preview")

@@ -25,7 +25,7 @@ from newsletter.subscribers.models import (
 )
 from newsletter.subscribers.status import suppress_address
 from tests.admin.factories import XSS, make_list, make_subscriber
-from tests.admin.helpers import PASSWORD, app_for, make_staff, staff_settings
+from tests.admin.helpers import PASSWORD, app_for, browser_sign_in, make_staff, staff_settings
 
 
 def thousand_rows() -> bytes:
@@ -134,10 +134,7 @@ def test_import_and_export_in_a_real_browser_with_a_real_worker(
     csv_path.write_bytes(thousand_rows())
     page = browser.new_page()
     try:
-        page.goto(base + "/admin/login")
-        page.fill("input[name=email]", "admin@coalition.example.org")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main button[type=submit]")
+        browser_sign_in(page, base, "admin@coalition.example.org")
         page.goto(base + "/admin/imports")
         page.set_input_files("input[name=file]", str(csv_path))
         page.click("main form button[type=submit]")

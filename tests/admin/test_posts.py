@@ -13,7 +13,7 @@ from newsletter.content.models import Post
 from newsletter.db import unit_of_work
 from newsletter.staff.models import AuditLogEntry, StaffRole
 from tests.admin.factories import XSS, make_list
-from tests.admin.helpers import PASSWORD, StaffClient, app_for, make_staff
+from tests.admin.helpers import StaffClient, app_for, browser_sign_in, make_staff
 
 
 def test_posts_are_written_in_two_languages_previewed_published_and_escaped(
@@ -69,10 +69,7 @@ def test_write_a_post_in_english_and_french_in_a_browser(
     base = live_server(app_for(tmp_path, pg_url))
     page = browser.new_page()
     try:
-        page.goto(base + "/admin/login")
-        page.fill("input[name=email]", "editor@coalition.example.org")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main button[type=submit]")
+        browser_sign_in(page, base, "editor@coalition.example.org")
         page.goto(base + "/admin/posts/new")
         page.select_option("select[name=kind]", "statement")
         page.fill("input[name=title_en]", "Statement on the new mining code")
