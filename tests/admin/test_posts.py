@@ -60,6 +60,11 @@ def test_posts_are_written_in_two_languages_previewed_published_and_escaped(
     assert "&lt;script&gt;alert" in client.get("/admin/posts").text
     missing = client.post(f"/admin/posts/{post_id}/edit", {"action": "save", "kind": "news"})
     assert missing.status_code == 400
+    bad_event = client.post(
+        f"/admin/posts/{post_id}/edit",
+        form | {"action": "save", "kind": "event", "event_start": "next Tuesday"},
+    )
+    assert bad_event.status_code == 400 and "Give a date and time." in bad_event.text
 
 
 def test_write_a_post_in_english_and_french_in_a_browser(

@@ -152,7 +152,10 @@ def _save(
     kind = PostKind(kind_value) if kind_value in {k.value for k in PostKind} else PostKind.NEWS
     event = None
     if str(form.get("event_start", "")).strip():
-        start = dt.datetime.fromisoformat(str(form.get("event_start"))[:30])
+        try:
+            start = dt.datetime.fromisoformat(str(form.get("event_start")).strip()[:30])
+        except ValueError:
+            raise content.PostError("Give a date and time.") from None
         event = content.EventInput(
             start=start,
             timezone=str(form.get("event_timezone", "")) or settings.org_timezone,
