@@ -25,6 +25,8 @@ from newsletter.config import Settings
 from newsletter.tokens import InvalidToken, TokenSigner, signer
 
 UNSUBSCRIBE = "unsubscribe"
+UNSUBSCRIBE_BY_MAIL = "unsubscribe-mail"
+_HEX = frozenset("0123456789abcdef")
 PREFERENCES = "preferences"
 VERP = "verp"
 _LIST_SCOPE = "/"
@@ -81,16 +83,64 @@ def unsubscribe_url(settings: Settings, scope: UnsubscribeScope) -> str:
     return f"{settings.base_url.rstrip('/')}/unsubscribe/{unsubscribe_token(settings, scope)}"
 
 
+def _mail_signer(settings: Settings) -> TokenSigner:
+    return signer(
+        settings.secret_key, UNSUBSCRIBE_BY_MAIL, signature_bytes=8, case_insensitive=True
+    )
+
+
+def _packed_scope(scope: UnsubscribeScope) -> bytes | None:
+    """The scope in as few bytes as fit an SMTP local part (RFC 5321: at most 64 octets).
+
+    The public id's 16 bytes (it is 32 hex digits), then each list id as a LEB128 varint: with
+    base32 and an 8-byte signature, ``unsubscribe+<token>`` stays within 64 octets for up to
+    seven lists with ids under 128, or three under 16,384. None for a public id that is not 32
+    hex digits (the longer text form is used then).
+    """
+    public_id = scope.subscriber_public_id
+    if len(public_id) != 32 or not all(char in _HEX for char in public_id):
+        return None
+    packed = bytearray(bytes.fromhex(public_id))
+    for list_id in scope.list_ids:
+        while list_id >= 0x80:
+            packed.append(0x80 | (list_id & 0x7F))
+            list_id >>= 7
+        packed.append(list_id)
+    return bytes(packed)
+
+
+def _unpacked_scope(packed: bytes) -> UnsubscribeScope:
+    if len(packed) < 16 or (len(packed) > 16 and packed[-1] & 0x80):
+        raise InvalidToken("malformed unsubscribe payload")
+    list_ids, value, shift = [], 0, 0
+    for byte in packed[16:]:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            list_ids.append(value)
+            value, shift = 0, 0
+    return UnsubscribeScope.of(packed[:16].hex(), list_ids)
+
+
 def unsubscribe_mailto(settings: Settings, scope: UnsubscribeScope) -> str:
     """The mailto of ``List-Unsubscribe``, answered by the inbound receiver."""
-    token = _unsubscribe_signer(settings, in_local_part=True).sign(_scope_subject(scope))
+    packed = _packed_scope(scope)
+    if packed is not None:
+        token = _mail_signer(settings).sign_bytes(packed)
+    else:
+        token = _unsubscribe_signer(settings, in_local_part=True).sign(_scope_subject(scope))
     return f"mailto:unsubscribe+{token}@{settings.bounce_domain}?subject=unsubscribe"
 
 
 def parse_unsubscribe_token(settings: Settings, token: str) -> UnsubscribeScope:
-    """The scope of a genuine unsubscribe token (from a URL or a mailto local part)."""
+    """The scope of a genuine unsubscribe token: from a URL, or a mailto local part (packed, or
+    the longer text form that emails sent before the packed one carry)."""
     try:
         return _parse_scope(_unsubscribe_signer(settings).verify(token))
+    except InvalidToken:
+        pass
+    try:
+        return _unpacked_scope(_mail_signer(settings).verify_bytes(token))
     except InvalidToken:
         return _parse_scope(_unsubscribe_signer(settings, in_local_part=True).verify(token))
 

@@ -76,13 +76,16 @@ class TokenSigner:
         if max_age_seconds is not None:
             expires = int((now if now is not None else time.time()) + max_age_seconds)
             payload = f"{subject}{_SEPARATOR}{expires}"
-        raw = payload.encode()
-        signature = self._signature(raw)
-        encoded = (_b64encode(part, self.case_insensitive) for part in (raw, signature))
-        return ".".join(encoded)
+        return self.sign_bytes(payload.encode())
 
-    def verify(self, token: str, *, now: float | None = None) -> str:
-        """The subject of a genuine, unexpired token for this purpose; else InvalidToken."""
+    def sign_bytes(self, raw: bytes) -> str:
+        """A token for a binary payload (never expiring): for the tightest places, such as an
+        SMTP local part, where a packed payload is shorter than its text."""
+        parts = (raw, self._signature(raw))
+        return ".".join(_b64encode(part, self.case_insensitive) for part in parts)
+
+    def verify_bytes(self, token: str) -> bytes:
+        """The payload of a genuine token for this purpose; else InvalidToken."""
         if not token or len(token) > 512 or token.count(".") != 1:
             raise InvalidToken("malformed token")
         encoded_payload, encoded_signature = token.split(".")
@@ -90,9 +93,14 @@ class TokenSigner:
         signature = _b64decode(encoded_signature, self.case_insensitive)
         if not hmac.compare_digest(signature, self._signature(raw)):
             raise InvalidToken("bad signature")
+        return raw
+
+    def verify(self, token: str, *, now: float | None = None) -> str:
+        """The subject of a genuine, unexpired token for this purpose; else InvalidToken."""
+        raw = self.verify_bytes(token)
         try:
             payload = raw.decode()
-        except UnicodeDecodeError as exc:  # pragma: no cover - signed payloads are ours
+        except UnicodeDecodeError as exc:
             raise InvalidToken("malformed token") from exc
         subject, _, expires = payload.partition(_SEPARATOR)
         if expires:

@@ -86,3 +86,31 @@ def test_an_unsubscribe_scope_may_name_several_lists_and_old_one_list_tokens_sti
     for subject in ("abc123/", "abc123/3,", "abc123/3,x", "/3"):
         with pytest.raises(InvalidToken):
             parse_unsubscribe_token(settings, _unsubscribe_signer(settings).sign(subject))
+
+
+def _local_part(mailto: str) -> str:
+    return mailto.removeprefix("mailto:").split("@", 1)[0]
+
+
+def test_the_mailto_local_part_fits_rfc_5321_for_a_campaign_to_several_lists(settings) -> None:
+    public_id = "9f" * 16  # what new_public_id makes: 32 hex digits
+    for list_ids in ([], [1], [3, 250], [1, 2, 3, 4, 5, 6, 7], [300, 5_000, 16_000]):
+        scope = UnsubscribeScope.of(public_id, list_ids)
+        local = _local_part(unsubscribe_mailto(settings, scope))
+        assert len(local) <= 64, (list_ids, len(local))
+        token = local.removeprefix("unsubscribe+")
+        assert parse_unsubscribe_token(settings, token) == scope
+        assert parse_unsubscribe_token(settings, token.upper()) == scope  # an MTA folded it
+        forged = token[:-1] + ("a" if token[-1] != "a" else "b")
+        with pytest.raises(InvalidToken):
+            parse_unsubscribe_token(settings, forged)
+
+
+def test_mailto_tokens_of_emails_sent_before_the_packed_form_still_unsubscribe(settings) -> None:
+    """The earlier local-part form: the text scope, lower-case base32, a 10-byte signature."""
+    from newsletter.tokens import signer
+
+    old = signer(settings.secret_key, "unsubscribe", signature_bytes=10, case_insensitive=True)
+    scope = UnsubscribeScope.of("9f" * 16, [4, 5])
+    assert parse_unsubscribe_token(settings, old.sign(f"{'9f' * 16}/4,5")) == scope
+    assert parse_unsubscribe_token(settings, old.sign("9f" * 16)) == UnsubscribeScope("9f" * 16)
