@@ -22,6 +22,14 @@ class Actor:
     kind: str
     id: int | None = None
     ip: str | None = None
+    #: The staff member an API token acts for (its owner); None for other kinds.
+    on_behalf_of: int | None = None
+
+    @property
+    def staff_user_id(self) -> int | None:
+        """The staff member behind the action, for ``created_by`` columns (an API token's id is
+        not a staff id)."""
+        return self.id if self.kind == "staff" else self.on_behalf_of
 
     @property
     def label(self) -> str:

@@ -96,7 +96,7 @@ def save_campaign(
     posts = {p.id: p for p in db.scalars(select(Post).where(Post.id.in_(data.post_ids)))}
     created = campaign is None
     if campaign is None:
-        campaign = Campaign(kind=data.kind, name=name, created_by_id=actor.id)
+        campaign = Campaign(kind=data.kind, name=name, created_by_id=actor.staff_user_id)
         db.add(campaign)
     elif campaign.status not in EDITABLE:
         raise CampaignRefused("Only a draft or scheduled campaign can be changed.")
@@ -137,7 +137,7 @@ def duplicate(db: Session, actor: audit.Actor, source: Campaign) -> Campaign:
         kind=source.kind if source.kind != CampaignKind.TEST else CampaignKind.NEWSLETTER,
         name=f"{source.name} (copy)"[:200],
         template_name=source.template_name,
-        created_by_id=actor.id,
+        created_by_id=actor.staff_user_id,
         lists=list(source.lists),
         posts=[CampaignPost(post_id=p.post_id, position=p.position) for p in source.posts],
         variants=[

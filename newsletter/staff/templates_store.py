@@ -183,7 +183,7 @@ def save_version(
         body_text=sources.get("body.txt", ""),
         body_html=sources.get("body.html", ""),
         note=" ".join(note.split())[:300],
-        created_by_id=actor.id,
+        created_by_id=actor.staff_user_id,
     )
     db.add(version)
     db.flush()

@@ -215,6 +215,8 @@ def test_the_openapi_schema_holds_under_fuzzing(api_target) -> None:  # type: ig
         "POST /api/v1/campaigns",
         "POST /api/v1/campaigns/{campaign_id}/schedule",
         "POST /api/v1/campaigns/{campaign_id}/{action}",
+        "PUT /api/v1/posts/{post_id}",
+        "PUT /api/v1/campaigns/{campaign_id}",
     }
     assert writes <= set(by_label)
     auth = {"Authorization": f"Bearer {token}"}
@@ -238,10 +240,14 @@ def test_the_openapi_schema_holds_under_fuzzing(api_target) -> None:  # type: ig
         return response.json()
 
     texts = {"en": {"title": "Report", "body_markdown": "**Out** now"}, "fr": {"title": "Rapport"}}
-    valid("POST /api/v1/posts", 201, body={"kind": "report", "texts": texts, "publish": "now"})
+    post = valid("POST /api/v1/posts", 201, body={"kind": "report", "texts": texts})
+    rewrite = {"kind": "report", "texts": texts, "publish": "now"}
+    valid("PUT /api/v1/posts/{post_id}", 200, path_parameters={"post_id": post["id"]}, body=rewrite)
     draft = {"name": "Fuzzed", "lists": ["press"], "texts": {"en": {"subject": "Hello"}}}
     campaign = valid("POST /api/v1/campaigns", 201, body=draft)
     ids = {"campaign_id": campaign["id"]}
+    renamed = draft | {"name": "Fuzzed again"}
+    valid("PUT /api/v1/campaigns/{campaign_id}", 200, path_parameters=ids, body=renamed)
     later = {"at": "2099-01-01T09:00:00+00:00"}
     valid("POST /api/v1/campaigns/{campaign_id}/schedule", 200, path_parameters=ids, body=later)
     for action, status in (("pause", 409), ("resume", 409), ("cancel", 200)):

@@ -19,7 +19,7 @@ from newsletter.campaigns import service
 from newsletter.campaigns.models import Campaign, CampaignStatus
 from newsletter.content.models import Post
 from newsletter.db import unit_of_work
-from newsletter.staff.models import AuditLogEntry, StaffRole
+from newsletter.staff.models import ApiToken, AuditLogEntry, StaffRole
 from tests.admin.factories import make_list, make_subscriber
 from tests.admin.helpers import StaffClient, app_for, staff_settings
 from tests.admin.test_api import token_for
@@ -150,3 +150,64 @@ def test_a_campaign_is_created_scheduled_started_paused_and_resumed_in_the_reque
             "campaign.pause",
             "campaign.resume",
         ]
+
+
+def test_posts_and_draft_campaigns_are_rewritten_with_put(
+    tmp_path: Path, pg_url: str, committed_db: sessionmaker[Session]
+) -> None:
+    with unit_of_work(committed_db) as db:
+        make_list(db, "press", "Press", "Presse")
+        make_list(db, "members", "Members", "Membres")
+    reader = token_for(committed_db, StaffRole.EDITOR, ["posts:read", "campaigns:read"])
+    writer = token_for(
+        committed_db, StaffRole.EDITOR, ["posts:read", "posts:write", "campaigns:write"]
+    )
+    http = StaffClient(app_for(tmp_path, pg_url)).http
+
+    def send(method: str, path: str, body: dict, token: str = writer, **headers: str):  # type: ignore[no-untyped-def]
+        headers["Authorization"] = f"Bearer {token}"
+        return http.request(method, path, json=body, headers=headers)
+
+    post_id = send("POST", "/api/v1/posts", POST | {"publish": "draft"}).json()["id"]
+    rewritten = POST | {"texts": {"en": {"title": "Dam report, corrected"}}, "publish": "draft"}
+    assert send("PUT", f"/api/v1/posts/{post_id}", rewritten, reader).status_code == 403
+    replaced = send("PUT", f"/api/v1/posts/{post_id}", rewritten)
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["texts"]["en"]["title"] == "Dam report, corrected"
+    assert replaced.json()["texts"]["fr"]["title"] == "Rapport sur le barrage"  # kept
+    assert replaced.json()["published_at"] is None
+    assert send("PUT", "/api/v1/posts/999999", rewritten).status_code == 404
+
+    draft = {"name": "June", "lists": ["press"], "texts": {"en": {"subject": "June"}}}
+    campaign_id = send("POST", "/api/v1/campaigns", draft).json()["id"]
+    base = f"/api/v1/campaigns/{campaign_id}"
+    changed = draft | {
+        "name": "June update",
+        "lists": ["press", "members"],
+        "texts": {"en": {"subject": "June news"}, "fr": {"subject": "Nouvelles de juin"}},
+    }
+    assert send("PUT", base, changed, reader).status_code == 403
+    updated = send("PUT", base, changed)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["name"] == "June update" and updated.json()["status"] == "draft"
+    with committed_db() as db:
+        stored = db.get(Campaign, campaign_id)
+        (owner,) = set(db.scalars(select(ApiToken.staff_user_id)))  # both tokens' editor
+        assert stored.created_by_id == owner  # the token's owner, not the token's id
+        assert sorted(m.slug for m in stored.lists) == ["members", "press"]
+        assert {v.language: v.subject for v in stored.variants} == {
+            "en": "June news",
+            "fr": "Nouvelles de juin",
+        }
+        stored.status = CampaignStatus.SENDING  # it has started: no more rewriting
+        db.commit()
+    late = send("PUT", base, changed, **{"Accept-Language": "en"})
+    assert late.status_code == 400
+    assert late.json()["detail"] == "Only a draft or scheduled campaign can be changed."
+    assert send("PUT", base, changed | {"lists": ["nope"]}).status_code == 400
+    assert send("PUT", "/api/v1/campaigns/999999", changed).status_code == 404
+    with committed_db() as db:
+        actions = db.scalars(
+            select(AuditLogEntry.action).where(AuditLogEntry.actor_type == "api_token")
+        ).all()
+        assert actions.count("post.update") == 1 and actions.count("campaign.update") == 1

@@ -76,9 +76,8 @@ def get_campaign(caller: Read, campaign_id: Id) -> CampaignOut:
     return CampaignOut.model_validate(_get(caller, campaign_id))
 
 
-@router.post("", response_model=CampaignOut, status_code=201, responses=AUTH | REFUSED)
-def create_campaign(caller: Write, body: CampaignCreate, response: Response) -> CampaignOut:
-    """A draft campaign, as the console composes it; schedule or send it next."""
+def _save(caller: ApiCaller, body: CampaignCreate, campaign: Campaign | None) -> Campaign:
+    """The console's own save (rules, audit), its refusals as translated 400s."""
     try:
         lists = lists_by_slug(caller.db, body.lists)
     except SubscriberRefused as exc:
@@ -94,12 +93,27 @@ def create_campaign(caller: Write, body: CampaignCreate, response: Response) -> 
         ],
     )
     try:
-        campaign = ca.save_campaign(caller.db, caller.settings, caller.actor, data)
+        saved = ca.save_campaign(caller.db, caller.settings, caller.actor, data, campaign)
     except ca.CampaignRefused as exc:
         raise _refused(caller, 400, exc) from None
     caller.db.commit()
+    return saved
+
+
+@router.post("", response_model=CampaignOut, status_code=201, responses=AUTH | REFUSED)
+def create_campaign(caller: Write, body: CampaignCreate, response: Response) -> CampaignOut:
+    """A draft campaign, as the console composes it; schedule or send it next."""
+    campaign = _save(caller, body, None)
     response.headers["Location"] = f"/api/v1/campaigns/{campaign.id}"
     return CampaignOut.model_validate(campaign)
+
+
+@router.put("/{campaign_id}", response_model=CampaignOut, responses=AUTH | NOT_FOUND | REFUSED)
+def replace_campaign(caller: Write, campaign_id: Id, body: CampaignCreate) -> CampaignOut:
+    """Rewrite a draft or scheduled campaign (name, template, lists, posts, texts); a campaign
+    that has started sending is refused (400), as in the console."""
+    campaign = _get(caller, campaign_id)
+    return CampaignOut.model_validate(_save(caller, body, campaign))
 
 
 @router.post(

@@ -55,12 +55,8 @@ def get_post(caller: PostsRead, post_id: Id) -> PostOut:
     return post_out(post)
 
 
-@router.post(
-    "/posts", response_model=PostOut, status_code=201, responses=AUTH | REFUSED, tags=["posts"]
-)
-def create_post(caller: PostsWrite, body: PostCreate, response: Response) -> PostOut:
-    """A post with its language versions; published now, at ``publish_at``, or a draft."""
-    data = post_admin.PostInput(
+def _post_input(body: PostCreate) -> post_admin.PostInput:
+    return post_admin.PostInput(
         kind=PostKind(body.kind),
         texts=[
             content.TranslationInput(language, t.title, t.summary, t.body_markdown)
@@ -73,18 +69,47 @@ def create_post(caller: PostsWrite, body: PostCreate, response: Response) -> Pos
         contacts=body.contacts,
         alert_enabled=body.alert,
     )
+
+
+def _save(caller: ApiCaller, body: PostCreate, post: Post | None) -> Post:
+    """The console's own save (rules, audit), its refusals as translated 400s."""
     try:
         with using_language(caller.language):
-            post = post_admin.save_post(
+            saved = post_admin.save_post(
                 caller.db,
                 caller.settings,
                 caller.actor,
-                data,
+                _post_input(body),
+                post,
                 created_by_id=caller.token.staff_user_id,
             )
     except content.PostError as exc:
         caller.db.rollback()
         raise HTTPException(400, detail=str(exc)) from None
     caller.db.commit()
+    return saved
+
+
+@router.post(
+    "/posts", response_model=PostOut, status_code=201, responses=AUTH | REFUSED, tags=["posts"]
+)
+def create_post(caller: PostsWrite, body: PostCreate, response: Response) -> PostOut:
+    """A post with its language versions; published now, at ``publish_at``, or a draft."""
+    post = _save(caller, body, None)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
     return post_out(post)
+
+
+@router.put(
+    "/posts/{post_id}",
+    response_model=PostOut,
+    responses=AUTH | NOT_FOUND | REFUSED,
+    tags=["posts"],
+)
+def replace_post(caller: PostsWrite, post_id: Id, body: PostCreate) -> PostOut:
+    """Rewrite a post as the console's editor does: its fields as given, each named language
+    version rewritten (versions not named are kept); ``publish`` works as on creation."""
+    post = caller.db.get(Post, post_id)
+    if post is None:
+        raise HTTPException(404, detail="No such post.")
+    return post_out(_save(caller, body, post))

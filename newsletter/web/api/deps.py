@@ -65,7 +65,13 @@ class ScopeRequirement:
         language = negotiate_language(
             request.headers.get("accept-language"), settings.languages, settings.default_language
         )
-        return ApiCaller(token, Actor("api_token", token.id, ip), db, settings, language)
+        return ApiCaller(
+            token,
+            Actor("api_token", token.id, ip, on_behalf_of=token.staff_user_id),
+            db,
+            settings,
+            language,
+        )
 
     def __repr__(self) -> str:
         return f"scope({self.scope})"
