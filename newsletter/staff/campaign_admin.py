@@ -215,3 +215,45 @@ def send_rate_per_minute(campaign: Campaign, now: dt.datetime | None = None) -> 
     end = campaign.finished_at or now or utcnow()
     minutes = max((end - campaign.started_at).total_seconds() / 60, 1 / 60)
     return campaign.sent_count / minutes
+
+
+@dataclass(frozen=True)
+class Controlled:
+    """What `control` did: the audit action, and the work to enqueue once it is committed."""
+
+    campaign_id: int
+    audit_action: str
+    start: bool = False  # enqueue the start task (it snapshots the recipients in a worker)
+    batches: service.Batches | None = None  # send batches of a resumed campaign
+    detail: dict[str, object] | None = None
+
+
+def control(db: Session, settings: Settings, campaign: Campaign, action: str) -> Controlled:
+    """Send now, pause, resume or cancel: the console's buttons and the API's actions alike.
+
+    Raises `CampaignRefused` (an English message id, translated by the caller) when the
+    campaign's status does not allow it. Resume happens here, in the caller's transaction, so
+    the answer already says "sending"; a queued resume task could wait behind the very
+    batches it is meant to restart.
+    """
+    if action == "send":
+        if campaign.status not in service.STARTABLE:
+            raise CampaignRefused("This campaign has already started.")
+        return Controlled(campaign.id, "start", start=True)
+    if action == "pause":
+        if not service.pause_campaign(db, campaign.id):
+            raise CampaignRefused("Only a sending campaign can be paused.")
+        return Controlled(campaign.id, "pause")
+    if action == "resume":
+        try:
+            batches = service.resume_campaign(db, campaign.id, settings=settings)
+        except service.CampaignStateError:
+            raise CampaignRefused("Only a paused campaign can be resumed.") from None
+        return Controlled(campaign.id, "resume", batches=batches)
+    if action == "cancel":
+        try:
+            skipped = service.cancel_campaign(db, campaign.id)
+        except service.CampaignStateError as exc:
+            raise CampaignRefused(str(exc)) from None
+        return Controlled(campaign.id, "cancel", detail={"skipped": skipped})
+    raise ValueError(f"unknown campaign action {action!r}")

@@ -27,7 +27,7 @@ from newsletter.subscribers.addresses import InvalidAddress
 from newsletter.subscribers.models import MailingList, Subscriber
 from newsletter.web.admin.deps import Staff, editor, viewer
 from newsletter.web.admin.rendering import redirect, render, translated
-from newsletter.web.admin.tasks import enqueue_after_commit, enqueue_batches_after_commit
+from newsletter.web.admin.tasks import enqueue_controlled_after_commit
 from newsletter.web.csrf import require_csrf
 
 router = APIRouter()
@@ -201,53 +201,46 @@ def campaign_schedule(
     return _act(request, staff, campaign, "schedule", "scheduled", {"at": moment.isoformat()})
 
 
+def _control(
+    request: Request, staff: Staff, campaign_id: int, action: str, notice: str
+) -> Response:
+    campaign = _campaign(staff, campaign_id)
+    try:
+        done = ca.control(staff.db, request.app.state.settings, campaign, action)
+    except ca.CampaignRefused as exc:
+        return _refused(request, staff, campaign, str(exc))
+    enqueue_controlled_after_commit(request.app, staff.db, done)
+    return _act(request, staff, campaign, done.audit_action, notice, done.detail)
+
+
 @router.post("/admin/campaigns/{campaign_id}/send", dependencies=CSRF)
 def campaign_send(
     request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
 ) -> Response:
-    campaign = _campaign(staff, campaign_id)
-    if campaign.status not in service.STARTABLE:
-        return _refused(request, staff, campaign, "This campaign has already started.")
-    enqueue_after_commit(request.app, staff.db, "newsletter.start_campaign", campaign_id)
-    return _act(request, staff, campaign, "start", "started")
+    return _control(request, staff, campaign_id, "send", "started")
 
 
 @router.post("/admin/campaigns/{campaign_id}/pause", dependencies=CSRF)
 def campaign_pause(
     request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
 ) -> Response:
-    campaign = _campaign(staff, campaign_id)
-    if not service.pause_campaign(staff.db, campaign.id):
-        return _refused(request, staff, campaign, "Only a sending campaign can be paused.")
-    return _act(request, staff, campaign, "pause", "paused")
+    return _control(request, staff, campaign_id, "pause", "paused")
 
 
 @router.post("/admin/campaigns/{campaign_id}/resume", dependencies=CSRF)
 def campaign_resume(
     request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
 ) -> Response:
-    """Resumes in this request (the page shows "sending" at once, not after a queued task
-    has waited behind in-flight batches) and enqueues the remaining batches after commit."""
-    campaign = _campaign(staff, campaign_id)
-    settings: Settings = request.app.state.settings
-    try:
-        batches = service.resume_campaign(staff.db, campaign.id, settings=settings)
-    except service.CampaignStateError:
-        return _refused(request, staff, campaign, "Only a paused campaign can be resumed.")
-    enqueue_batches_after_commit(request.app, staff.db, batches)
-    return _act(request, staff, campaign, "resume", "resumed")
+    """Resumes in this request (the page shows "sending" at once) and enqueues the remaining
+    batches after commit."""
+    return _control(request, staff, campaign_id, "resume", "resumed")
 
 
 @router.post("/admin/campaigns/{campaign_id}/cancel", dependencies=CSRF)
 def campaign_cancel(
     request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
 ) -> Response:
-    campaign = _campaign(staff, campaign_id)
-    try:
-        skipped = service.cancel_campaign(staff.db, campaign.id)
-    except service.CampaignStateError as exc:
-        return _refused(request, staff, campaign, str(exc))
-    return _act(request, staff, campaign, "cancel", "cancelled", {"skipped": skipped})
+    return _control(request, staff, campaign_id, "cancel", "cancelled")
 
 
 @router.post("/admin/campaigns/{campaign_id}/duplicate", dependencies=CSRF)

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from newsletter.abuse.ratelimit import RateLimiter, make_rate_limiter
-from newsletter.campaigns.service import Batches
 from newsletter.db import after_commit
+from newsletter.staff.campaign_admin import Controlled
 
 
 def celery_for(app: FastAPI) -> Celery:
@@ -37,18 +37,19 @@ def enqueue_after_commit(app: FastAPI, db: Session, task_name: str, *args: Any) 
     after_commit(db, lambda: enqueue(app, task_name, *args))
 
 
-def enqueue_batches_after_commit(app: FastAPI, db: Session, batches: Batches) -> None:
-    """The send batches of a campaign resumed in this request, once the resume is committed.
+def enqueue_controlled_after_commit(app: FastAPI, db: Session, done: Controlled) -> None:
+    """The work a campaign action left (`campaign_admin.control`), once ``db`` has committed:
+    the start task of a campaign sent now, the send batches of a resumed one."""
+    if done.start:
+        enqueue_after_commit(app, db, "newsletter.start_campaign", done.campaign_id)
+    if done.batches is not None:
+        ranges = done.batches.ranges
 
-    Resuming in the request (console and API alike) shows "sending" at once; a queued resume
-    task could wait behind the very batches it is meant to restart.
-    """
+        def send() -> None:
+            for first, last in ranges:
+                enqueue(app, "newsletter.send_batch", done.campaign_id, first, last)
 
-    def send() -> None:
-        for first, last in batches.ranges:
-            enqueue(app, "newsletter.send_batch", batches.campaign_id, first, last)
-
-    after_commit(db, send)
+        after_commit(db, send)
 
 
 def rate_limiter(app: FastAPI) -> RateLimiter:

@@ -19,7 +19,7 @@ from newsletter.campaigns.models import Campaign, CampaignStatus
 from newsletter.staff import audit
 from newsletter.staff import campaign_admin as ca
 from newsletter.staff.subscriber_admin import SubscriberRefused, lists_by_slug
-from newsletter.web.admin.tasks import enqueue_after_commit, enqueue_batches_after_commit
+from newsletter.web.admin.tasks import enqueue_controlled_after_commit
 from newsletter.web.api.deps import ApiCaller, scope
 from newsletter.web.api.schemas import CampaignCreate, CampaignOut, Problem, ScheduleIn
 
@@ -149,27 +149,9 @@ def control_campaign(
     """``send`` starts a draft or scheduled campaign now (its status turns to sending within
     moments, in a worker); pause, resume and cancel act at once."""
     campaign = _get(caller, campaign_id)
-    app = request.app
-    detail: dict[str, object] = {}
-    if action == "send":
-        if campaign.status not in service.STARTABLE:
-            raise caller.refusal(409, "This campaign has already started.")
-        enqueue_after_commit(app, caller.db, "newsletter.start_campaign", campaign.id)
-        action = "start"
-    elif action == "pause":
-        if not service.pause_campaign(caller.db, campaign.id):
-            raise _refused(caller, 409, ValueError("Only a sending campaign can be paused."))
-    elif action == "resume":
-        try:
-            batches = service.resume_campaign(caller.db, campaign.id, settings=caller.settings)
-        except service.CampaignStateError:
-            raise _refused(
-                caller, 409, ValueError("Only a paused campaign can be resumed.")
-            ) from None
-        enqueue_batches_after_commit(app, caller.db, batches)
-    else:
-        try:
-            detail["skipped"] = service.cancel_campaign(caller.db, campaign.id)
-        except service.CampaignStateError as exc:
-            raise _refused(caller, 409, exc) from None
-    return _done(caller, campaign, action, **detail)
+    try:
+        done = ca.control(caller.db, caller.settings, campaign, action)
+    except ca.CampaignRefused as exc:
+        raise _refused(caller, 409, exc) from None
+    enqueue_controlled_after_commit(request.app, caller.db, done)
+    return _done(caller, campaign, done.audit_action, **(done.detail or {}))
