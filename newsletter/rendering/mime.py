@@ -34,12 +34,13 @@ from newsletter.links import (
     UnsubscribeScope,
     delivery_tag,
     preferences_url,
+    unsubscribe_mailto,
+    unsubscribe_url,
     verp_address,
     verp_token,
 )
 from newsletter.rendering.delivery_headers import header_templates
 from newsletter.rendering.headers import SMTP_POLICY, HeaderInjection, format_address
-from newsletter.rendering.list_headers import list_unsubscribe_headers
 
 PLACEHOLDERS = ("name", "greeting", "unsubscribe_url", "preferences_url")
 _FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
@@ -219,9 +220,8 @@ def personalise(
 ) -> PersonalMessage:
     """The message for one recipient: substitution into the variant's prebuilt bytes."""
     scope = UnsubscribeScope(recipient.public_id, variant.unsubscribe_list_ids)
-    list_headers = list_unsubscribe_headers(settings, scope)
-    https, _, mailto = list_headers["List-Unsubscribe"].partition(", ")
-    unsubscribe = https[1:-1]
+    unsubscribe = unsubscribe_url(settings, scope)  # the footer link and List-Unsubscribe's
+    mailto = unsubscribe_mailto(settings, scope)
     preferences = preferences_url(settings, recipient.public_id)
     greeting = _greeting(variant.language, recipient.name)
     plain = {
@@ -241,7 +241,7 @@ def personalise(
             _date_header(),
             b"Message-ID: ", mid.encode(), b"\r\n",
             *(before + tag + after for before, after in variant.tag_headers),
-            b"List-Unsubscribe: ", https.encode(), b",\r\n ", mailto.encode(), b"\r\n",
+            b"List-Unsubscribe: <", unsubscribe.encode(), b">,\r\n <", mailto.encode(), b">\r\n",
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
             variant.head,
             b"--", boundary, b"\r\n",
