@@ -79,15 +79,6 @@ def start_campaign(campaign_id: int) -> int:
     return len(batches.ranges)
 
 
-@shared_task(name="newsletter.resume_campaign", **DB_RETRY)
-def resume_campaign(campaign_id: int) -> int:
-    """Resume a paused campaign and enqueue what is left."""
-    with unit_of_work(session_factory()) as session:
-        batches = service.resume_campaign(session, campaign_id)
-    enqueue_batches(batches)
-    return len(batches.ranges)
-
-
 @shared_task(name="newsletter.send_batch", **DB_RETRY)
 def send_batch(campaign_id: int, first_id: int, last_id: int) -> dict[str, object]:
     """Claim and send one batch of a campaign (routed to the ``send`` queue)."""

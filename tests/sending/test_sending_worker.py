@@ -125,7 +125,10 @@ def test_pause_resume_and_cancel_take_effect_across_workers_within_seconds(
     assert after_pause - at_pause <= 2 * 5 + 2  # at most the chunk in flight on each worker
     assert after_pause < 400
 
-    fleet.app.send_task("newsletter.resume_campaign", args=[seeded.campaign_id])
+    with committed_db() as session, session.begin():  # as the console and the API resume
+        resumed = service.resume_campaign(session, seeded.campaign_id, settings=fleet.settings)
+    for first, last in resumed.ranges:
+        fleet.app.send_task("newsletter.send_batch", args=[seeded.campaign_id, first, last])
     smtp_server.wait_for(after_pause + 60, timeout=30)
     with committed_db() as session, session.begin():
         service.cancel_campaign(session, seeded.campaign_id)
