@@ -52,13 +52,9 @@ class Attempt:
 
 @dataclass(frozen=True)
 class CampaignState:
-    """The campaign after a chunk: status (pause/cancel), counters, recent error window."""
+    """The campaign after a chunk: its status (pause, cancel) and its recent error window."""
 
     status: CampaignStatus
-    sent: int
-    deferred: int
-    failed: int
-    bounced: int
     window: ErrorWindow = field(default_factory=ErrorWindow)
 
 
@@ -165,15 +161,7 @@ def record_chunk(
         update(Campaign)
         .where(Campaign.id == campaign.id)
         .values(**counters, **window, updated_at=now)
-        .returning(
-            Campaign.status,
-            Campaign.sent_count,
-            Campaign.deferred_count,
-            Campaign.failed_count,
-            Campaign.bounced_count,
-            Campaign.window_attempts,
-            Campaign.window_errors,
-        ),
+        .returning(Campaign.status, Campaign.window_attempts, Campaign.window_errors),
         execution_options={"synchronize_session": False},
     ).one()
-    return CampaignState(CampaignStatus(state[0]), *state[1:5], ErrorWindow(state[5], state[6]))
+    return CampaignState(CampaignStatus(state[0]), ErrorWindow(state[1], state[2]))
