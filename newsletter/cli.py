@@ -15,6 +15,7 @@ import time
 
 import click
 
+from newsletter import clock
 from newsletter.config import Settings, SettingsError, get_settings
 
 log = logging.getLogger("newsletter")
@@ -22,9 +23,11 @@ log = logging.getLogger("newsletter")
 
 def _settings() -> Settings:
     try:
-        return get_settings()
+        settings = get_settings()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    clock.configure(settings)
+    return settings
 
 
 def _default_port() -> int:

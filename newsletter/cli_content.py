@@ -13,14 +13,17 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from newsletter import clock
 from newsletter.config import Settings, SettingsError, get_settings
 
 
 def _settings() -> Settings:
     try:
-        return get_settings()
+        settings = get_settings()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    clock.configure(settings)
+    return settings
 
 
 def _factory(settings: Settings):  # type: ignore[no-untyped-def]

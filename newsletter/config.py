@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     languages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["en", "fr"])
     send_batch_size: int = Field(default=500, ge=1, le=10_000)
     templates_dir: Path = PROJECT_ROOT / "templates"
+    # Shifts this process's clock (newsletter/clock.py) so tests and demos can run every
+    # process of the service at another moment; refused in production.
+    clock_offset_seconds: float = 0.0
     # ---- Sending engine (issue 4) ----
     # A chunk ends after this many messages or this many seconds, whichever comes first: large
     # chunks cost fewer database round trips at full speed, the time bound keeps pause, cancel
@@ -407,6 +410,8 @@ class Settings(BaseSettings):
                 )
             if not self.base_url.startswith("https://"):
                 raise ValueError("BASE_URL must use https:// in production (links carry tokens)")
+            if self.clock_offset_seconds:
+                raise ValueError("CLOCK_OFFSET_SECONDS is for tests and demos, not production")
         return self
 
     @property

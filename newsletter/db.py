@@ -16,6 +16,8 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from newsletter import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -26,8 +28,12 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> dt.datetime:
-    """The current time, aware, in UTC: every timestamp the service stores is UTC."""
-    return dt.datetime.now(dt.UTC)
+    """The current time, aware, in UTC: every timestamp the service stores is UTC.
+
+    It reads the service's one clock (``newsletter.clock``), which tests can move for every
+    process of a run.
+    """
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -17,8 +17,9 @@ import base64
 import functools
 import hashlib
 import hmac
-import time
 from dataclasses import dataclass
+
+from newsletter import clock
 
 _SEPARATOR = ":"
 
@@ -74,7 +75,7 @@ class TokenSigner:
             raise ValueError("a token subject cannot contain ':'")
         payload = subject
         if max_age_seconds is not None:
-            expires = int((now if now is not None else time.time()) + max_age_seconds)
+            expires = int((now if now is not None else clock.timestamp()) + max_age_seconds)
             payload = f"{subject}{_SEPARATOR}{expires}"
         return self.sign_bytes(payload.encode())
 
@@ -104,7 +105,7 @@ class TokenSigner:
             raise InvalidToken("malformed token") from exc
         subject, _, expires = payload.partition(_SEPARATOR)
         if expires:
-            current = now if now is not None else time.time()
+            current = now if now is not None else clock.timestamp()
             if not expires.isdigit() or int(expires) < current:
                 raise ExpiredToken("token expired")
         return subject

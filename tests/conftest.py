@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -143,6 +144,14 @@ def redis_client() -> Iterator[redis.Redis]:
     yield client
     client.flushdb()
     client.close()
+
+
+def clock_offset_to(moment: dt.datetime) -> float:
+    """The ``clock_offset_seconds`` that puts the service's clock at ``moment`` now.
+
+    Passed as a setting, it moves every process the test starts (workers, beat, servers).
+    """
+    return moment.timestamp() - time.time()
 
 
 def make_test_settings(tmp_path: Path, **overrides: object) -> Settings:

@@ -19,6 +19,7 @@ from typing import Any
 from celery import Celery
 from kombu import Queue
 
+from newsletter import clock
 from newsletter.broker import VISIBILITY_TIMEOUT, broker_transport_options
 from newsletter.config import Settings, get_settings
 
@@ -106,4 +107,11 @@ def make_celery(settings: Settings) -> Celery:
     return celery
 
 
-app = make_celery(get_settings())
+def _process_app() -> Celery:
+    """The worker's and beat's app: this process runs on the clock its settings name."""
+    settings = get_settings()
+    clock.configure(settings)
+    return make_celery(settings)
+
+
+app = _process_app()

@@ -17,12 +17,12 @@ The per-address cap on confirmation emails is the service's (``service.subscribe
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 
 import altcha
 
+from newsletter import clock
 from newsletter.abuse.ratelimit import HOUR, RateLimiter
 from newsletter.config import Settings
 from newsletter.i18n import gettext as _
@@ -56,7 +56,7 @@ PASSED = Check(Verdict.OK)
 
 def form_stamp(settings: Settings, now: float | None = None) -> str:
     """A signed "this form was shown at" stamp, put in a hidden field of every form."""
-    shown_at = int(now if now is not None else time.time())
+    shown_at = int(now if now is not None else clock.timestamp())
     return signer(settings.secret_key, _STAMP_PURPOSE).sign(
         str(shown_at), max_age_seconds=_STAMP_MAX_AGE, now=shown_at
     )
@@ -76,7 +76,7 @@ def _filled_too_fast(settings: Settings, stamp: str | None, required: bool, now:
 
 def new_challenge(settings: Settings) -> dict[str, object]:
     """An ALTCHA challenge (JSON for the solver in /static/js/signup.js)."""
-    expires = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=_ALTCHA_MINUTES)
+    expires = clock.now() + dt.timedelta(minutes=_ALTCHA_MINUTES)
     challenge = altcha.create_challenge_v1(
         hmac_key=_altcha_key(settings),
         max_number=settings.altcha_max_number,
@@ -112,7 +112,7 @@ def check_submission(
     now: float | None = None,
 ) -> Check:
     """Steps 1 to 4 above, on the raw submitted fields."""
-    now = now if now is not None else time.time()
+    now = now if now is not None else clock.timestamp()
     by_ip = limiter.hit(f"ip:{ip}", settings.rate_limit_ip_per_hour, HOUR)
     if not by_ip.allowed:
         return Check(Verdict.LIMITED, "ip rate limit", _too_many(), by_ip.retry_after)

@@ -22,12 +22,13 @@ import base64
 import functools
 import hashlib
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+from newsletter import clock
 
 SIGNED_HEADERS = (
     b"from", b"to", b"subject", b"date", b"message-id", b"reply-to", b"list-id",
@@ -158,7 +159,7 @@ def sign_message(
         b"c=relaxed/simple",
         b"d=" + domain,
         b"s=" + selector,
-        b"t=" + str(int(time.time()) if now is None else now).encode(),
+        b"t=" + str(int(clock.timestamp()) if now is None else now).encode(),
         b"h=" + b":".join(signed),
         b"bh=" + base64.b64encode(simple_body_hash(body)),
         b"b=",

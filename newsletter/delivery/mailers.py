@@ -19,11 +19,11 @@ import ssl
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
+from newsletter import clock
 from newsletter.delivery.outcomes import SendResult, classify, relay_refused
 from newsletter.delivery.smtp_transaction import send_transaction
 
@@ -272,7 +272,7 @@ class OutboxMailer(Mailer):
         envelope = f"X-Envelope-From: <{mail_from}>\r\n" + "".join(
             f"X-Envelope-To: <{rcpt}>\r\n" for rcpt in recipients
         )
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        stamp = clock.now().strftime("%Y%m%dT%H%M%S.%fZ")
         name = f"{stamp}-{secrets.token_hex(8)}.eml"
         try:
             self._write_atomically(name, envelope.encode("utf-8") + message)

@@ -22,11 +22,11 @@ import email.utils
 import html
 import re
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.header import Header
 
+from newsletter import clock
 from newsletter.campaigns.models import Campaign
 from newsletter.config import Settings
 from newsletter.i18n import gettext
@@ -197,7 +197,7 @@ _date_cache: list[object] = [0, b""]
 
 def _date_header() -> bytes:
     """The Date: header, formatted at most once a second (it is the same for every message)."""
-    now = int(time.time())
+    now = int(clock.timestamp())
     if _date_cache[0] != now:
         _date_cache[0] = now
         _date_cache[1] = f"Date: {email.utils.formatdate(now, usegmt=True)}\r\n".encode()

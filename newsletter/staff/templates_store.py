@@ -9,7 +9,6 @@ unknown variable, a runaway loop or a reach for Python internals (``__class__``,
 
 from __future__ import annotations
 
-import datetime as dt
 import traceback
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from jinja2.sandbox import SecurityError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from newsletter import clock
 from newsletter.campaigns.models import Campaign, CampaignKind, CampaignPost, CampaignVariant
 from newsletter.config import Settings
 from newsletter.content.models import Post, PostKind, PostTranslation
@@ -74,9 +74,7 @@ def shipped_source(settings: Settings, name: str, part: str) -> str:
 
 
 def _sample_campaign(settings: Settings, name: str) -> Campaign:
-    post = Post(
-        kind=PostKind.PRESS_RELEASE, public_id="sample", published_at=dt.datetime.now(dt.UTC)
-    )
+    post = Post(kind=PostKind.PRESS_RELEASE, public_id="sample", published_at=clock.now())
     post.translations = [
         PostTranslation(
             language=lang,

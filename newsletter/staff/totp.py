@@ -11,12 +11,12 @@ import base64
 import hashlib
 import hmac
 import io
-import time
 
 import pyotp
 import segno
 from cryptography.fernet import Fernet, InvalidToken
 
+from newsletter import clock
 from newsletter.db import utcnow
 from newsletter.staff.models import StaffUser
 
@@ -77,7 +77,7 @@ def matching_step(totp_secret: str, code: str, now: float | None = None) -> int 
     if not (code.isdigit() and len(code) == 6):
         return None
     generator = pyotp.TOTP(totp_secret)
-    moment = time.time() if now is None else now
+    moment = clock.timestamp() if now is None else now
     for drift in (0, -1, 1):
         at = moment + drift * generator.interval
         if hmac.compare_digest(generator.at(at), code):

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from newsletter import __version__
+from newsletter import __version__, clock
 from newsletter.broker import broker_transport_options
 from newsletter.config import PROJECT_ROOT, Settings, get_settings
 from newsletter.db import make_engine, make_session_factory
@@ -35,6 +35,7 @@ SECURITY_HEADERS = {
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    clock.configure(settings)
     engine = make_engine(settings.database_url)
     transport_options = broker_transport_options(settings)  # once: it prepares folders
 

@@ -19,11 +19,15 @@ from newsletter.content.alerts import publish_with_alert
 from newsletter.content.models import Post
 from newsletter.content.service import publish_post
 from newsletter.db import utcnow
+from tests.conftest import clock_offset_to
 from tests.content.feed_server import FeedServer
 from tests.content.helpers import EN, press_release, seed_readers, stays, webinar
 
 pytestmark = pytest.mark.slow
 OCTOBER = dt.datetime(2026, 10, 14, 10, 0, tzinfo=dt.UTC)
+# The digest tests run their workers on a clock set to just after October's digest falls due,
+# whatever day the suite runs on (the setting moves the worker processes' clock too).
+OCTOBER_DIGEST_DUE = dt.datetime(2026, 11, 1, 0, 30, tzinfo=dt.UTC)
 
 
 def _subjects(messages) -> dict[str, str]:
@@ -127,7 +131,10 @@ def _october_posts(session, count: int = 3) -> None:
 def test_digest_for_a_month_arrives_once_even_when_the_job_runs_twice(
     fleet_factory, committed_db, smtp_server
 ) -> None:
-    fleet = fleet_factory(workers=1, digest_day=1, digest_hour=0)
+    fleet = fleet_factory(
+        workers=1, digest_day=1, digest_hour=0,
+        clock_offset_seconds=clock_offset_to(OCTOBER_DIGEST_DUE),
+    )  # fmt: skip
     with committed_db.begin() as session:
         seed_readers(session, "monthly-digest", ["d1@example.org", "d2@example.org"])
         _october_posts(session)
@@ -148,7 +155,10 @@ def test_digest_for_a_month_arrives_once_even_when_the_job_runs_twice(
 def test_empty_month_sends_nothing_and_a_held_digest_waits_for_staff(
     fleet_factory, committed_db, smtp_server
 ) -> None:
-    fleet = fleet_factory(workers=1, digest_day=1, digest_hour=0, digest_hold_for_approval=True)
+    fleet = fleet_factory(
+        workers=1, digest_day=1, digest_hour=0, digest_hold_for_approval=True,
+        clock_offset_seconds=clock_offset_to(OCTOBER_DIGEST_DUE),
+    )  # fmt: skip
     with committed_db.begin() as session:
         seed_readers(session, "monthly-digest", ["d1@example.org"])
         draft = press_release(session)  # written in October but never published

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
+from newsletter import clock
 from newsletter.bounces.visibility import campaign_rates
 from newsletter.campaigns import service
 from newsletter.campaigns.models import Campaign, CampaignStatus
@@ -152,7 +153,7 @@ def campaign_page(
             "scheduled_local": campaign.scheduled_at.astimezone(zone)
             if campaign.scheduled_at
             else None,
-            "default_local": (dt.datetime.now(zone) + dt.timedelta(hours=1)).strftime(
+            "default_local": (clock.now().astimezone(zone) + dt.timedelta(hours=1)).strftime(
                 "%Y-%m-%dT%H:%M"
             ),
             "error": error,
