@@ -30,8 +30,18 @@ def _settings() -> Settings:
     return settings
 
 
-def _default_port() -> int:
-    return int(os.environ.get("PORT", "8000"))
+def _serving(host: str | None, port: int | None) -> Settings:
+    """Settings of a command that serves HTTP: ``--host``/``--port`` override HOST/PORT.
+
+    They are written back to the environment (which child processes and uvicorn's factory
+    read), so an unset BASE_URL follows the address actually served.
+    """
+    if host is not None:
+        os.environ["HOST"] = host
+    if port is not None:
+        os.environ["PORT"] = str(port)
+    get_settings.cache_clear()
+    return _settings()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,19 +71,19 @@ def db_upgrade(revision: str) -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=_default_port, help="Default: $PORT or 8000.")
+@click.option("--host", default=None, help="Default: $HOST or 127.0.0.1.")
+@click.option("--port", type=int, default=None, help="Default: $PORT or 8000.")
 @click.option("--workers", "web_workers", type=int, default=1, show_default=True)
-def web(host: str, port: int, web_workers: int) -> None:
+def web(host: str | None, port: int | None, web_workers: int) -> None:
     """Serve the web application (public pages, admin, API, webhooks)."""
-    _settings()
+    settings = _serving(host, port)
     import uvicorn
 
     uvicorn.run(
         "newsletter.web.app:create_app",
         factory=True,
-        host=host,
-        port=port,
+        host=settings.host,
+        port=settings.port,
         workers=web_workers,
         proxy_headers=True,
     )
@@ -109,11 +119,17 @@ def beat() -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=_default_port, help="Default: $PORT or 8000.")
-def run(host: str, port: int) -> None:
-    """One box: migrate, then web + worker + beat together (embedded defaults suffice)."""
-    settings = _settings()
+@click.option("--host", default=None, help="Default: $HOST or 127.0.0.1.")
+@click.option("--port", type=int, default=None, help="Default: $PORT or 8000.")
+@click.option(
+    "--inbound/--no-inbound",
+    default=True,
+    show_default=True,
+    help="Also receive bounces and mailto unsubscribes on INBOUND_LISTEN_HOST:INBOUND_LISTEN_PORT.",
+)
+def run(host: str | None, port: int | None, inbound: bool) -> None:
+    """One box: migrate, then web + worker + beat + inbound receiver (embedded defaults)."""
+    settings = _serving(host, port)
     from newsletter.migrations import upgrade
 
     upgrade(settings.database_url, "head")
@@ -126,9 +142,20 @@ def run(host: str, port: int) -> None:
         "--concurrency=2",
         "--queues=default,send",
     )
-    web_argv = [sys.executable, "-m", "newsletter", "web", "--host", host, "--port", str(port)]
-    children = [subprocess.Popen(argv) for argv in (worker_argv, web_argv)]  # noqa: S603
-    click.echo(f"newsletter service running at http://{host}:{port}/ (Ctrl-C to stop)")
+    web_argv = [sys.executable, "-m", "newsletter", "web"]
+    commands = [worker_argv, web_argv]
+    if inbound:
+        commands.append(
+            [sys.executable, "-m", "newsletter", "inbound", "--host",
+             settings.inbound_listen_host, "--port", str(settings.inbound_listen_port)]
+        )  # fmt: skip
+    children = [subprocess.Popen(argv) for argv in commands]  # noqa: S603
+    click.echo(f"newsletter service running at {settings.base_url}/ (Ctrl-C to stop)")
+    if inbound:
+        click.echo(
+            f"inbound mail for @{settings.bounce_domain} on "
+            f"{settings.inbound_listen_host}:{settings.inbound_listen_port}"
+        )
     _supervise(children)
 
 

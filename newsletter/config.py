@@ -84,6 +84,45 @@ class SmtpTarget:
         )
 
 
+def served_address(host: str, port: int) -> str:
+    """The http:// address of a server listening on ``host``:``port``, as a browser reaches it.
+
+    A wildcard listen address (``0.0.0.0``, ``::``) is reached at the loopback address here.
+    """
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - a listen address, not a bind
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """What an operator should fix though the service can start (logged by every process)."""
+    warnings = []
+    host = (urlsplit(settings.base_url).hostname or "").lower()
+    if settings.app_env == "production" and (
+        host in {"localhost", "localhost.localdomain"}
+        or host.endswith((".localhost", ".local", ".internal"))
+        or _is_ip_literal(host)
+        or "." not in host
+    ):
+        warnings.append(
+            f"BASE_URL's host {host!r} is not a public name readers can reach: links in mail "
+            "would not work outside this machine; set BASE_URL to the site's https:// address"
+        )
+    return warnings
+
+
+def _is_ip_literal(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 class Settings(BaseSettings):
     """Every setting of the service; the environment variable is the field name in capitals."""
 
@@ -101,7 +140,11 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(default=30.0, gt=0, le=600)
     outbox_dir: Path | None = None
     secret_key: str = DEVELOPMENT_SECRET
-    base_url: str = "http://127.0.0.1:8000"
+    # Where the web server listens; an unset BASE_URL follows them outside production, so the
+    # links in mail point at the port actually served.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    base_url: str = ""
     org_name: str = "Coalition Newsletter"
     from_name: str = "Coalition Newsletter"
     from_address: str = "newsletter@localhost.localdomain"
@@ -213,6 +256,10 @@ class Settings(BaseSettings):
     bounce_score_half_life_days: float = Field(default=30.0, gt=0, le=3650)
     complaint_rate_warning: float = Field(default=0.003, ge=0, le=1)
     bounce_rate_warning: float = Field(default=0.05, ge=0, le=1)
+    # `newsletter run` (one box) also receives bounces and mailto unsubscribes here; the local
+    # MTA hands BOUNCE_DOMAIN's mail to it (README). `newsletter inbound` has its own options.
+    inbound_listen_host: str = "127.0.0.1"
+    inbound_listen_port: int = Field(default=2525, ge=1, le=65535)
     inbound_max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     inbound_complaint_local_parts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["fbl", "complaints", "abuse"]
@@ -285,6 +332,8 @@ class Settings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _base_url_absolute(cls, value: str) -> str:
+        if not value:
+            return value  # filled from HOST and PORT below
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError(
@@ -391,6 +440,12 @@ class Settings(BaseSettings):
             self.broker_url = "filesystem://"
         if self.outbox_dir is None:
             self.outbox_dir = data_dir / "outbox"
+        if not self.base_url:
+            if self.app_env == "production":
+                raise ValueError(
+                    "BASE_URL is required in production: the https:// address readers use"
+                )
+            self.base_url = served_address(self.host, self.port)
         if self.default_language not in self.languages:
             raise ValueError(
                 f"DEFAULT_LANGUAGE {self.default_language!r} is not one of "

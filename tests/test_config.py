@@ -119,3 +119,54 @@ def test_an_empty_reply_to_means_unset(tmp_path: Path) -> None:
 def test_an_empty_sender_address_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="FROM_ADDRESS"):
         settings(tmp_path, from_address="")
+
+
+def test_unset_base_url_follows_the_served_host_and_port(tmp_path: Path) -> None:
+    assert settings(tmp_path, port=8731).base_url == "http://127.0.0.1:8731"
+    wildcard = "0.0.0.0"  # noqa: S104 - a listen address under test
+    assert settings(tmp_path, host=wildcard, port=9000).base_url == "http://127.0.0.1:9000"
+    assert settings(tmp_path, host="::1", port=9000).base_url == "http://[::1]:9000"
+    explicit = settings(tmp_path, port=8731, base_url="https://news.example.org")
+    assert explicit.base_url == "https://news.example.org"
+
+
+def test_production_requires_base_url_and_warns_when_readers_cannot_reach_its_host(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from newsletter.config import startup_warnings
+    from newsletter.web.app import create_app
+
+    with pytest.raises(SettingsError, match="BASE_URL is required in production"):
+        settings(tmp_path, app_env="production", secret_key=STRONG_SECRET)
+    public = settings(
+        tmp_path, app_env="production", secret_key=STRONG_SECRET,
+        base_url="https://news.example.org",
+    )  # fmt: skip
+    assert startup_warnings(public) == []
+    local = settings(
+        tmp_path, app_env="production", secret_key=STRONG_SECRET, base_url="https://localhost:8443"
+    )
+    with caplog.at_level("WARNING", logger="newsletter.web.app"):
+        create_app(local)
+    assert any("not a public name" in record.getMessage() for record in caplog.records)
+
+
+def test_clock_offset_moves_the_service_clock_and_is_refused_in_production(
+    tmp_path: Path,
+) -> None:
+    import datetime as dt
+
+    from newsletter import clock
+    from newsletter.db import utcnow
+
+    with pytest.raises(SettingsError, match="CLOCK_OFFSET_SECONDS"):
+        settings(
+            tmp_path, app_env="production", secret_key=STRONG_SECRET,
+            base_url="https://news.example.org", clock_offset_seconds=60,
+        )  # fmt: skip
+    try:
+        clock.configure(settings(tmp_path, clock_offset_seconds=-40 * 86400))
+        moved = utcnow()
+        assert dt.timedelta(days=39) < dt.datetime.now(dt.UTC) - moved < dt.timedelta(days=41)
+    finally:
+        clock.set_offset(0)

@@ -7,6 +7,7 @@ render. Pages share ``templates/web/base.html``.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterator
 
 from fastapi import FastAPI, Request
@@ -17,13 +18,15 @@ from sqlalchemy.orm import Session
 
 from newsletter import __version__, clock
 from newsletter.broker import broker_transport_options
-from newsletter.config import PROJECT_ROOT, Settings, get_settings
+from newsletter.config import PROJECT_ROOT, Settings, get_settings, startup_warnings
 from newsletter.db import make_engine, make_session_factory
 from newsletter.health import broker_ok, database_ok
 from newsletter.rendering.environment import system_environment
 from newsletter.web.csrf import install_csrf
 from newsletter.web.journey_routes import router as journey_router
 from newsletter.web.webhooks import router as webhooks_router
+
+log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -36,6 +39,8 @@ SECURITY_HEADERS = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock.configure(settings)
+    for warning in startup_warnings(settings):
+        log.warning("configuration: %s", warning)
     engine = make_engine(settings.database_url)
     transport_options = broker_transport_options(settings)  # once: it prepares folders
 
