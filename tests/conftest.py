@@ -29,6 +29,7 @@ from celery import Celery
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from newsletter import clock
 from newsletter.config import PROJECT_ROOT, Settings, load_settings
 from newsletter.db import make_engine, make_session_factory
 from newsletter.migrations import upgrade
@@ -144,6 +145,14 @@ def redis_client() -> Iterator[redis.Redis]:
     yield client
     client.flushdb()
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _real_clock_after_each_test() -> Iterator[None]:
+    """A test that moved this process's clock (directly or through ``create_app``) leaves it
+    real for the next one."""
+    yield
+    clock.set_offset(0)
 
 
 def clock_offset_to(moment: dt.datetime) -> float:

@@ -12,7 +12,7 @@ from newsletter.models import Campaign, CampaignKind, CampaignStatus
 from tests.conftest import WorkerHandle
 from workers.celery_app import SEND_QUEUE, VISIBILITY_TIMEOUT, celery_config
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.date_sensitive]
 
 
 def test_send_test_task_reaches_the_smtp_server_through_a_real_worker(

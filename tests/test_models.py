@@ -28,6 +28,8 @@ from newsletter.models import (
 )
 from newsletter.subscribers.addresses import address_hash, normalise_address
 
+pytestmark = pytest.mark.date_sensitive
+
 
 def make_subscriber(session: Session, email: str, language: str = "en") -> Subscriber:
     address = normalise_address(email)

@@ -11,6 +11,8 @@ from newsletter.staff.models import AuditLogEntry
 from newsletter.staff.passwords import _scrypt_hash, hash_password, needs_rehash, verify_password
 from newsletter.staff.service import StaffError, create_staff_user
 
+pytestmark = pytest.mark.date_sensitive
+
 
 def test_password_hash_verifies_only_the_right_password() -> None:
     stored = hash_password("correct horse battery staple")

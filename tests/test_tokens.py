@@ -4,6 +4,8 @@ import pytest
 
 from newsletter.tokens import ExpiredToken, InvalidToken, signer
 
+pytestmark = pytest.mark.date_sensitive
+
 SECRET = "test-secret-key-0123456789abcdef0123456789"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,8 @@ from tests.admin.helpers import (
     staff_settings,
 )
 from tests.content.helpers import EN, FR, press_release
+
+pytestmark = pytest.mark.date_sensitive
 
 NOW = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)
 

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pyotp
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +17,8 @@ from newsletter.staff.passwords import _scrypt_hash
 from newsletter.staff.reset import reset_token
 from newsletter.staff.sessions import COOKIE_NAME
 from tests.admin.helpers import PASSWORD, StaffClient, app_for, make_staff, staff_settings
+
+pytestmark = pytest.mark.date_sensitive
 
 EDITOR = "editor@coalition.example.org"
 

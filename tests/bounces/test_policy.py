@@ -21,6 +21,8 @@ from newsletter.subscribers.status import is_suppressed
 from tests.bounces.factories import make_campaign, make_delivery, make_list, make_subscriber
 from tests.conftest import make_test_settings
 
+pytestmark = pytest.mark.date_sensitive
+
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 

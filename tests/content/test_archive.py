@@ -11,6 +11,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy.orm import Session, sessionmaker
 
+from newsletter import clock
 from newsletter.campaigns.models import Campaign, CampaignKind, CampaignStatus, CampaignVariant
 from newsletter.content.models import PostKind
 from newsletter.content.service import (
@@ -23,7 +24,9 @@ from newsletter.content.service import (
 from newsletter.db import utcnow
 from newsletter.subscribers.models import Subscriber
 from newsletter.web.app import create_app
-from tests.conftest import make_test_settings
+from tests.conftest import clock_offset_to, make_test_settings
+
+pytestmark = pytest.mark.date_sensitive
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -41,8 +44,18 @@ def _post(session: Session, title: str, kind: PostKind = PostKind.PRESS_RELEASE,
     )
 
 
+# The site runs on a clock set mid-month, so that "two hours ago" and "five minutes ago" fall in
+# one archive month whatever day the suite runs (at 00:30 on the 1st they would not).
+MID_MONTH = dt.datetime(2026, 10, 15, 12, 0, tzinfo=dt.UTC)
+
+
 @pytest.fixture
 def archive_site(committed_db: sessionmaker[Session], pg_url: str, tmp_path, live_server):
+    settings = make_test_settings(
+        tmp_path, database_url=pg_url, org_timezone="Europe/Brussels",
+        clock_offset_seconds=clock_offset_to(MID_MONTH),
+    )  # fmt: skip
+    clock.configure(settings)
     now = utcnow()
     with committed_db.begin() as session:
         public = publish_post(
@@ -94,7 +107,6 @@ def archive_site(committed_db: sessionmaker[Session], pg_url: str, tmp_path, liv
             "embargoed": embargoed.public_id, "event": event.public_id,
             "sent": sent.public_id, "held": held.public_id,
         }  # fmt: skip
-    settings = make_test_settings(tmp_path, database_url=pg_url, org_timezone="Europe/Brussels")
     return live_server(create_app(settings)), ids
 
 

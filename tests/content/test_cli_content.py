@@ -14,6 +14,8 @@ from newsletter.config import Settings, get_settings
 from newsletter.content.models import Post
 from newsletter.db import make_engine, make_session_factory
 
+pytestmark = pytest.mark.date_sensitive
+
 
 @pytest.fixture
 def newsletter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -23,6 +23,8 @@ from tests.conftest import make_test_settings
 from tests.content.helpers import EN, FR, press_release, webinar
 from tests.sending.helpers import add_list
 
+pytestmark = pytest.mark.date_sensitive
+
 NOW = dt.datetime(2026, 11, 3, 9, 30, tzinfo=dt.UTC)
 LONG_URL = "https://example.org/" + "a-very-long-path-segment-" * 8 + "report.pdf"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from icalendar import Calendar
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,8 @@ from newsletter.content.models import PostKind
 from newsletter.content.service import EventInput, TranslationInput, create_post
 from newsletter.content.views import post_view
 from tests.conftest import make_test_settings
+
+pytestmark = pytest.mark.date_sensitive
 
 CITIES = [
     "America/Los_Angeles=Los Angeles",

@@ -23,7 +23,7 @@ from tests.conftest import clock_offset_to
 from tests.content.feed_server import FeedServer
 from tests.content.helpers import EN, press_release, seed_readers, stays, webinar
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.date_sensitive]
 OCTOBER = dt.datetime(2026, 10, 14, 10, 0, tzinfo=dt.UTC)
 # The digest tests run their workers on a clock set to just after October's digest falls due,
 # whatever day the suite runs on (the setting moves the worker processes' clock too).

@@ -20,6 +20,8 @@ from newsletter.content.service import (
     visible_from,
 )
 
+pytestmark = pytest.mark.date_sensitive
+
 LANGS = ["en", "fr"]
 NOW = dt.datetime(2026, 10, 15, 12, 0, tzinfo=dt.UTC)
 

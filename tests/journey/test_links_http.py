@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from newsletter.links import UnsubscribeScope, preferences_url, unsubscribe_url
@@ -11,6 +12,8 @@ from newsletter.subscribers.models import MailingList, Subscriber, SubscriberSta
 from newsletter.tokens import signer
 from tests.journey.conftest import Service, form_values, link_in
 from tests.journey.test_subscribe_http import api
+
+pytestmark = pytest.mark.date_sensitive
 
 
 def pending(service: Service, email: str = "ada@example.org", language: str = "en") -> str:

@@ -20,6 +20,8 @@ from tests.conftest import make_test_settings
 from tests.sending.helpers import seed_campaign
 from tests.sending.outages import free_port
 
+pytestmark = pytest.mark.date_sensitive
+
 
 def _settings(tmp_path: Path, pg_url: str, smtp_url: str):
     return make_test_settings(

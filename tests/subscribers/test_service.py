@@ -27,6 +27,8 @@ from newsletter.subscribers.status import suppress_address
 from newsletter.tokens import ExpiredToken, InvalidToken, signer
 from tests.conftest import make_test_settings
 
+pytestmark = pytest.mark.date_sensitive
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
