@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from newsletter.content.models import Post, PostKind
 from newsletter.content.service import EventInput, TranslationInput, create_post
+from newsletter.db import utcnow
 from newsletter.subscribers.models import Subscriber
 from tests.sending.helpers import add_list, add_subscribers
 
@@ -57,7 +59,27 @@ def press_release(session: Session, *texts: TranslationInput, **kwargs: object) 
     )
 
 
-def webinar(session: Session) -> Post:
+def webinar_start(now: dt.datetime | None = None) -> dt.datetime:
+    """16:00 London time on the first Tuesday at least ten days after ``now`` (naive, local):
+    always upcoming, whatever day the suite runs."""
+    day = ((now or utcnow()) + dt.timedelta(days=10)).date()
+    day += dt.timedelta(days=(1 - day.weekday()) % 7)
+    return dt.datetime(day.year, day.month, day.day, 16, 0)
+
+
+def local_span(start: dt.datetime, zone: str, minutes: int = 90) -> str:
+    """How an alert words an event held at London-local ``start`` for a reader in ``zone``."""
+    begins = start.replace(tzinfo=ZoneInfo("Europe/London")).astimezone(ZoneInfo(zone))
+    ends = begins + dt.timedelta(minutes=minutes)
+    return f"{begins:%A, %B} {begins.day}, {begins.year}, {begins:%H:%M}–{ends:%H:%M}"
+
+
+def city_hour(start: dt.datetime, zone: str) -> str:
+    """The hour of London-local ``start`` in ``zone`` (as the event's city line shows it)."""
+    return f"{start.replace(tzinfo=ZoneInfo('Europe/London')).astimezone(ZoneInfo(zone)):%H:%M}"
+
+
+def webinar(session: Session, start: dt.datetime | None = None) -> Post:
     return create_post(
         session,
         kind=PostKind.EVENT,
@@ -67,7 +89,7 @@ def webinar(session: Session) -> Post:
         ],
         languages=["en", "fr"],
         event=EventInput(
-            dt.datetime(2026, 12, 8, 16, 0),
+            start or webinar_start(),
             "Europe/London",
             duration_minutes=90,
             online_url="https://meet.example.org/webinar",

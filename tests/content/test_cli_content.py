@@ -12,7 +12,7 @@ from sqlalchemy import select
 from newsletter.cli import cli
 from newsletter.config import Settings, get_settings
 from newsletter.content.models import Post
-from newsletter.db import make_engine, make_session_factory
+from newsletter.db import make_engine, make_session_factory, utcnow
 
 pytestmark = pytest.mark.date_sensitive
 
@@ -48,13 +48,16 @@ def _posts(tmp_path: Path) -> list[Post]:
 
 def test_post_create_translate_publish(tmp_path: Path, newsletter) -> None:
     assert newsletter("db", "upgrade").exit_code == 0
+    # An embargo a year ahead, 09:00 at UTC+01:00 (08:00 UTC), whatever day the suite runs.
+    day = (utcnow() + dt.timedelta(days=365)).date()
+    embargo = dt.datetime(day.year, day.month, day.day, 8, 0, tzinfo=dt.UTC)
     body = tmp_path / "body.md"
     body.write_text("The coalition **calls on** the plenary.\n\n<script>x()</script>", "utf-8")
     created = newsletter(
         "post", "create", "--kind", "statement", "--title", "Plenary statement",
         "--summary", "Short.", "--body-file", str(body), "--contacts", "Press office",
         "--download", "Full text (PDF)=https://example.org/s.pdf",
-        "--embargo-until", "2030-11-02T09:00+01:00",
+        "--embargo-until", f"{day.isoformat()}T09:00+01:00",
     )  # fmt: skip
     assert created.exit_code == 0, created.output
     public_id = created.output.strip()
@@ -65,7 +68,7 @@ def test_post_create_translate_publish(tmp_path: Path, newsletter) -> None:
     assert translated.exit_code == 0, translated.output
     published = newsletter("post", "publish", public_id)
     assert published.exit_code == 0, published.output
-    assert "public from 2030-11-02 08:00 UTC" in published.output
+    assert f"public from {day.isoformat()} 08:00 UTC" in published.output
     (post,) = _posts(tmp_path)
     assert {t.language: t.title for t in post.translations} == {
         "en": "Plenary statement",
@@ -73,7 +76,7 @@ def test_post_create_translate_publish(tmp_path: Path, newsletter) -> None:
     }
     english = next(t for t in post.translations if t.language == "en")
     assert "<strong>calls on</strong>" in english.body_html and "script" not in english.body_html
-    assert post.embargo_until == dt.datetime(2030, 11, 2, 8, 0, tzinfo=dt.UTC)
+    assert post.embargo_until == embargo
     assert post.downloads[0].label == "Full text (PDF)"
     refused = newsletter("post", "create", "--kind", "event", "--title", "Webinar")
     assert refused.exit_code != 0

@@ -20,7 +20,7 @@ from newsletter.content.models import PostKind
 from newsletter.content.service import DownloadInput, TranslationInput, publish_post
 from newsletter.rendering.compose import preview
 from tests.conftest import make_test_settings
-from tests.content.helpers import EN, FR, press_release, webinar
+from tests.content.helpers import EN, FR, city_hour, press_release, webinar, webinar_start
 from tests.sending.helpers import add_list
 
 pytestmark = pytest.mark.date_sensitive
@@ -46,7 +46,9 @@ def campaigns(db_session: Session, tmp_path: Path) -> tuple[object, dict[str, Ca
         downloads=[DownloadInput("Full report (PDF)", LONG_URL)],
     )
     (alert_id,) = publish_with_alert(settings, db_session, alert_post, NOW)
-    (event_id,) = publish_with_alert(settings, db_session, webinar(db_session), NOW)
+    (event_id,) = publish_with_alert(
+        settings, db_session, webinar(db_session, webinar_start(NOW)), NOW
+    )
     for index, kind in enumerate([PostKind.PRESS_RELEASE, PostKind.REPORT, PostKind.STATEMENT]):
         post = press_release(db_session, EN, FR, kind=kind)
         publish_post(post, at=dt.datetime(2026, 10, 5 + index, tzinfo=dt.UTC), now=NOW)
@@ -78,7 +80,9 @@ def test_text_parts_read_well_alone_with_the_footer_links(campaigns) -> None:
     order = [digest.index(h) for h in ("COMMUNIQUÉS DE PRESSE", "DÉCLARATIONS", "RAPPORTS")]
     assert order == sorted(order)
     event = preview(settings, found["event"], "en").text
-    assert "11:00 New York | 16:00 London | 18:00 Harare" in event
+    start = webinar_start(NOW)
+    new_york, harare = city_hour(start, "America/New_York"), city_hour(start, "Africa/Harare")
+    assert f"{new_york} New York | 16:00 London | {harare} Harare" in event
     assert "Add to your calendar (.ics): http://127.0.0.1:8000/archive/posts/" in event
 
 

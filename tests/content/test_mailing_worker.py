@@ -21,7 +21,16 @@ from newsletter.content.service import publish_post
 from newsletter.db import utcnow
 from tests.conftest import clock_offset_to
 from tests.content.feed_server import FeedServer
-from tests.content.helpers import EN, press_release, seed_readers, stays, webinar
+from tests.content.helpers import (
+    EN,
+    city_hour,
+    local_span,
+    press_release,
+    seed_readers,
+    stays,
+    webinar,
+    webinar_start,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.date_sensitive]
 OCTOBER = dt.datetime(2026, 10, 14, 10, 0, tzinfo=dt.UTC)
@@ -84,17 +93,20 @@ def test_publishing_a_press_release_alerts_both_languages_within_seconds(
     assert stays(lambda: len(smtp_server.messages) == 4, 1.0)
     assert len(_campaigns(committed_db, CampaignKind.ALERT)) == 1
 
-    # An event invitation: one instant, each reader's own time (London 16:00, New York 11:00).
+    # An event invitation: one instant, each reader's own time (London 16:00, New York's hour).
+    start = webinar_start()
     with committed_db.begin() as session:
-        ids = publish_with_alert(fleet.settings, session, webinar(session), utcnow())
+        ids = publish_with_alert(fleet.settings, session, webinar(session, start), utcnow())
     fleet.app.send_task("newsletter.start_campaign", args=ids)
     received = {m.rcpt_tos[0]: _text(m) for m in smtp_server.wait_for(6, timeout=20)[4:]}
-    assert "Tuesday, December 8, 2026, 16:00–17:30 (London time)" in received["london@example.org"]
+    london = local_span(start, "Europe/London")
+    assert f"{london} (London time)" in received["london@example.org"]
     assert (
-        "Tuesday, December 8, 2026, 11:00–12:30 (New York time)" in received["newyork@example.org"]
+        f"{local_span(start, 'America/New_York')} (New York time)"
+        in received["newyork@example.org"]
     )
     for text in received.values():
-        assert "11:00 New York | 16:00 London" in text
+        assert f"{city_hour(start, 'America/New_York')} New York | 16:00 London" in text
         assert "/archive/posts/" in text and ".ics" in text
 
 
