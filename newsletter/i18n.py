@@ -53,14 +53,19 @@ def available_languages() -> list[str]:
     return sorted(found | {"en"})
 
 
-def gettext(message: str, language: str | None = None, **variables: object) -> str:
-    """``message`` translated into ``language`` (default: the current render's language)."""
+def gettext(message: str, language: str | None = None, /, **variables: object) -> str:
+    """``message`` translated into ``language`` (default: the current render's language).
+
+    ``language`` is positional-only, so a message variable may itself be called ``language``
+    (``gettext("Written in %(language)s", language="Français")``) without being taken for the
+    catalogue.
+    """
     text = translations(language or _current_language.get()).gettext(message)
     return text % variables if variables else text
 
 
 def ngettext(
-    singular: str, plural: str, n: int, language: str | None = None, **variables: object
+    singular: str, plural: str, n: int, language: str | None = None, /, **variables: object
 ) -> str:
     text = translations(language or _current_language.get()).ngettext(singular, plural, n)
     return text % ({"num": n} | variables)

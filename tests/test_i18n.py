@@ -43,3 +43,12 @@ def test_one_cached_environment_renders_each_language() -> None:
         assert template.render() == "Aller au contenu"
     with using_language("en"):
         assert template.render() == "Skip to content"
+
+
+def test_a_message_variable_named_language_is_formatted_not_taken_for_the_catalogue() -> None:
+    from newsletter.i18n import gettext, ngettext
+
+    assert gettext("Written in %(language)s", language="Français") == "Written in Français"
+    assert gettext("Written in %(language)s", "fr", language="English") == "Written in English"
+    assert ngettext("%(num)d post in %(language)s", "%(num)d posts in %(language)s", 2,
+                    language="Kiswahili") == "2 posts in Kiswahili"  # fmt: skip
