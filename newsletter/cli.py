@@ -48,10 +48,14 @@ def _serving(host: str | None, port: int | None) -> Settings:
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 def cli(verbose: bool) -> None:
     """Mailing lists and newsletters for civil-society coalitions."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from newsletter.observability.logs import configure_logging
+
+    try:
+        settings = get_settings()
+        log_format, level = settings.log_format, settings.log_level
+    except SettingsError:  # each command reports it; log in the default format meanwhile
+        log_format, level = "json", "INFO"
+    configure_logging(log_format, "DEBUG" if verbose else level)
 
 
 @cli.group()
@@ -86,6 +90,8 @@ def web(host: str | None, port: int | None, web_workers: int) -> None:
         port=settings.port,
         workers=web_workers,
         proxy_headers=True,
+        log_config=None,  # keep the JSON logging set up above
+        access_log=False,  # paths carry tokens; the app logs route templates instead
     )
 
 
@@ -257,8 +263,20 @@ def inbound(host: str, port: int, lmtp: bool) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    from newsletter.db import unit_of_work
+    from newsletter.observability import heartbeats
+
+    next_beat = 0.0
     try:
         while not stopping:
+            if time.monotonic() >= next_beat:  # the System page's "inbound receiver" status
+                detail = {"port": port, "protocol": protocol}
+                try:
+                    with unit_of_work(factory) as session:
+                        heartbeats.beat(session, heartbeats.INBOUND, detail)
+                except Exception:
+                    log.warning("inbound: cannot record the heartbeat", exc_info=True)
+                next_beat = time.monotonic() + 60
             time.sleep(0.5)
     finally:
         controller.stop()

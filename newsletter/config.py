@@ -281,6 +281,25 @@ class Settings(BaseSettings):
     login_ip_attempts_per_hour: int = Field(default=60, ge=1, le=100_000)
     audit_ip: Literal["drop", "truncate", "full"] = "truncate"
     import_max_rows: int = Field(default=200_000, ge=1, le=10_000_000)
+    # ---- Observability: metrics, logs, error reports, deliverability check ----
+    # /metrics of the web process answers only with "Authorization: Bearer <METRICS_TOKEN>";
+    # unset, it does not exist (404). Workers serve theirs on WORKER_METRICS_PORT (0: off).
+    metrics_token: str | None = None
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_bind: str = "127.0.0.1"
+    beat_stale_seconds: float = Field(default=180.0, gt=0, le=86_400)
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    sentry_dsn: str | None = None
+    sentry_environment: str = ""
+    # The host the MX of BOUNCE_DOMAIN must name (where `newsletter inbound` listens); the
+    # deliverability check compares the two. Unset: the check only requires an MX.
+    inbound_mx_host: str | None = None
+
+    @field_validator("metrics_token", "sentry_dsn", "inbound_mx_host")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("imap_url")
     @classmethod

@@ -21,6 +21,7 @@ from newsletter.campaigns.models import (
 from newsletter.content.models import FeedSource, Post, PostDownload, PostKind, PostTranslation
 from newsletter.db import Base
 from newsletter.imports.models import ImportJob, ImportStatus
+from newsletter.observability.heartbeats import Heartbeat
 from newsletter.staff.models import (
     ApiToken,
     AuditLogEntry,
@@ -56,6 +57,7 @@ __all__ = [
     "DeliveryStatus",
     "EmailTemplateVersion",
     "FeedSource",
+    "Heartbeat",
     "ImportJob",
     "ImportStatus",
     "InboundMessage",

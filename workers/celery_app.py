@@ -99,6 +99,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 
 def make_celery(settings: Settings) -> Celery:
+    import workers.signals  # noqa: F401 - logging, metrics exporter, task ids (worker only)
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     celery = Celery("newsletter")
     celery.conf.update(celery_config(settings))

@@ -20,6 +20,7 @@ from newsletter.config import get_settings
 from newsletter.db import make_engine, make_session_factory, unit_of_work, utcnow
 from newsletter.delivery import pipeline
 from newsletter.delivery.test_send import send_test_message
+from newsletter.observability import heartbeats
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def tick() -> list[int]:
     """Once a minute: start due campaigns, reclaim dead workers' claims, sweep due retries."""
     with unit_of_work(session_factory()) as session:
         plan = maintenance.tick(session, get_settings(), utcnow())
+        heartbeats.beat(session, heartbeats.BEAT, {"due": len(plan.due)})
     for campaign_id in plan.due:
         start_campaign.delay(campaign_id)
     for campaign_id, count in plan.sweeps.items():

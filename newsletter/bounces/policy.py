@@ -47,6 +47,7 @@ from newsletter.campaigns.models import Campaign, Delivery, DeliveryStatus
 from newsletter.config import Settings, get_settings
 from newsletter.db import utcnow
 from newsletter.links import UnsubscribeScope
+from newsletter.observability import metrics
 from newsletter.subscribers import service as subscriber_service
 from newsletter.subscribers import status as subscriber_status
 from newsletter.subscribers.addresses import InvalidAddress, address_hash, normalise_address
@@ -274,8 +275,9 @@ def record_bounce(
         received_at=now,
     )
     if not _insert_once(session, event):
-        log.info("bounce event %s/%s replayed: ignored", source, source_event_id[:64])
+        log.info("bounce event from %s replayed: ignored", source)  # its id may hold an address
         return None
+    metrics.BOUNCES.labels(bounce_kind=str(kind), source=source[:32]).inc()
     transition = TRANSITIONS[kind]
     if transition.marks_delivery_bounced and delivery is not None:
         _mark_delivery_bounced(session, delivery, event)

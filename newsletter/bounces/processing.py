@@ -32,6 +32,7 @@ from newsletter.bounces.models import InboundMessage, InboundStatus
 from newsletter.bounces.policy import record_bounce
 from newsletter.config import Settings
 from newsletter.db import utcnow
+from newsletter.observability import metrics
 from newsletter.subscribers.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,11 @@ def envelope_recipients(inbound: InboundMessage) -> list[str]:
     return [line.strip() for line in inbound.envelope_to.splitlines() if line.strip()]
 
 
-def _finish(inbound: InboundMessage, status: InboundStatus, reason: str) -> InboundStatus:
+def _finish(
+    inbound: InboundMessage, status: InboundStatus, reason: str, code: str = ""
+) -> InboundStatus:
+    """Set the outcome; ``code`` is the short, fixed reason the metric counts (not the text)."""
+    metrics.INBOUND.labels(result=str(status), reason=code or str(status)).inc()
     inbound.status = status
     inbound.status_reason = reason[:500]
     inbound.processed_at = utcnow()
@@ -106,29 +111,37 @@ def process_inbound(
         if token is not None:
             done = mailto.unsubscribe_by_mail(session, settings, token)
             if done is None:
-                return _finish(inbound, InboundStatus.QUARANTINED, "unsubscribe token invalid")
-            return _finish(inbound, InboundStatus.PROCESSED, f"unsubscribed subscriber {done}")
+                return _finish(
+                    inbound, InboundStatus.QUARANTINED, "unsubscribe token invalid", "bad_token"
+                )
+            return _finish(
+                inbound, InboundStatus.PROCESSED, f"unsubscribed subscriber {done}", "unsubscribe"
+            )
     try:
         msg = parse_bytes(inbound.raw)
         analysis = analyse_message(msg, inbound.raw)
         attribution = attribute(settings, msg, inbound.raw, envelope_recipients(inbound))
     except (Exception, RecursionError) as exc:  # hostile or broken MIME: keep it for review
-        return _finish(inbound, InboundStatus.QUARANTINED, f"unreadable: {type(exc).__name__}")
+        return _finish(
+            inbound, InboundStatus.QUARANTINED, f"unreadable: {type(exc).__name__}", "unreadable"
+        )
     if analysis.category == UNKNOWN:
-        return _finish(inbound, InboundStatus.QUARANTINED, analysis.note)
+        return _finish(inbound, InboundStatus.QUARANTINED, analysis.note, "unrecognised")
     if analysis.category == NOTICE:
-        return _finish(inbound, InboundStatus.IGNORED, analysis.note)
+        return _finish(inbound, InboundStatus.IGNORED, analysis.note, str(analysis.category))
     if analysis.category == AUTO_REPLY and not attribution.found:
-        return _finish(inbound, InboundStatus.IGNORED, analysis.note)
+        return _finish(inbound, InboundStatus.IGNORED, analysis.note, str(analysis.category))
     applied, unattributed = _apply(session, settings, analysis, attribution, trust_addresses)
     note = f"{analysis.category}: {analysis.note}"
     if analysis.category == AUTO_REPLY:
-        return _finish(inbound, InboundStatus.IGNORED, note)
+        return _finish(inbound, InboundStatus.IGNORED, note, str(analysis.category))
     if applied == 0:
-        return _finish(inbound, InboundStatus.QUARANTINED, f"{note}; not attributable")
+        return _finish(
+            inbound, InboundStatus.QUARANTINED, f"{note}; not attributable", "not_attributable"
+        )
     if unattributed:
         note += f"; {unattributed} not attributable"
-    return _finish(inbound, InboundStatus.PROCESSED, note)
+    return _finish(inbound, InboundStatus.PROCESSED, note, str(analysis.category))
 
 
 def process_stored(session: Session, settings: Settings, inbound_id: int) -> str:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 from newsletter import clock
 from newsletter.delivery.outcomes import SendResult, classify, relay_refused
 from newsletter.delivery.smtp_transaction import send_transaction
+from newsletter.observability import metrics
 
 if TYPE_CHECKING:
     from newsletter.config import Settings, SmtpTarget
@@ -90,8 +91,10 @@ class SmtpMailer(Mailer):
         local_hostname: str | None = None,
         *,
         reconnect_backoff: float = 10.0,
+        metrics_label: str = "relay0",
     ) -> None:
         self.target = target
+        self.metrics_label = metrics_label
         self.local_hostname = local_hostname
         self.reconnect_backoff = reconnect_backoff
         self.connections_opened = 0
@@ -121,6 +124,16 @@ class SmtpMailer(Mailer):
 
     def send(self, mail_from: str, recipients: Sequence[str], message: bytes) -> SendResult:
         check_envelope(mail_from, recipients)
+        if self.is_down:  # backing off: no transaction, nothing to time
+            return self._down[1]  # type: ignore[index]
+        started = time.monotonic()
+        try:
+            return self._send(mail_from, recipients, message)
+        finally:
+            elapsed = time.monotonic() - started
+            metrics.SMTP_SECONDS.labels(relay=self.metrics_label).observe(elapsed)
+
+    def _send(self, mail_from: str, recipients: Sequence[str], message: bytes) -> SendResult:
         options = [] if all(a.isascii() for a in (mail_from, *recipients)) else ["SMTPUTF8"]
         first = self._attempt(mail_from, recipients, message, options)
         if isinstance(first, SendResult):

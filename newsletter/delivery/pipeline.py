@@ -33,6 +33,8 @@ from newsletter.delivery.mailers import Mailer
 from newsletter.delivery.outcomes import Outcome, SendResult
 from newsletter.delivery.recording import Attempt
 from newsletter.delivery.relays import make_campaign_mailer
+from newsletter.observability import metrics
+from newsletter.observability.logs import log_context
 from newsletter.rendering.compose import (
     ComposeError,
     TemplateSource,
@@ -149,6 +151,11 @@ def _send_one(settings: Settings, variants: _Variants, mailer: Mailer, item: _Wo
         refused = SendResult(Outcome.FAILED, None, str(exc), reason="refused before sending")
         return Attempt(item.claimed, recipient.address, refused, note="refused locally")
     result = mailer.send(message.envelope_from, [recipient.address], message.data)
+    metrics.MESSAGES.labels(
+        campaign_kind=str(variants.campaign.kind),
+        relay=getattr(mailer, "last_relay_label", None) or "outbox",
+        outcome=str(result.outcome),
+    ).inc()
     return Attempt(item.claimed, recipient.address, result, message.message_id)
 
 
@@ -163,6 +170,19 @@ def send_batch(
     worker: str | None = None,
 ) -> BatchReport:
     """Claim and send the due deliveries of ``campaign_id`` with ids in [first_id, last_id]."""
+    with log_context(campaign_id=campaign_id, batch=f"{first_id}-{last_id}"):
+        return _send_batch(factory, settings, campaign_id, first_id, last_id, mailer, worker)
+
+
+def _send_batch(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    campaign_id: int,
+    first_id: int,
+    last_id: int,
+    mailer: Mailer | None,
+    worker: str | None,
+) -> BatchReport:
     worker = worker or claims.worker_id()
     report = BatchReport()
     with unit_of_work(factory) as session:

@@ -21,6 +21,7 @@ from newsletter.config import Settings, SmtpTarget
 from newsletter.delivery.mailers import Mailer, OutboxMailer, SmtpMailer, check_envelope
 from newsletter.delivery.outcomes import SendResult
 from newsletter.delivery.throttle import Limits, Throttle, make_throttle
+from newsletter.observability import metrics
 
 
 def relay_limits(url: str, settings: Settings) -> Limits:
@@ -39,9 +40,10 @@ def relay_limits(url: str, settings: Settings) -> Limits:
 
 @dataclass
 class Relay:
-    name: str
+    name: str  # host:port, the rate-limit buckets' key
     mailer: SmtpMailer
     limits: Limits
+    label: str = "relay0"  # for metrics and logs: the relay's place in the list, not its host
 
 
 class FailoverMailer(Mailer):
@@ -53,6 +55,7 @@ class FailoverMailer(Mailer):
         self.relays = list(relays)
         self.throttle = throttle
         self.last_relay: str | None = None
+        self.last_relay_label: str | None = None
 
     def open(self) -> None:
         self.relays[0].mailer.open()
@@ -68,13 +71,20 @@ class FailoverMailer(Mailer):
         for relay in self.relays:
             if relay.mailer.is_down:
                 continue
+            waited = self.throttle.waited
             self.throttle.acquire(relay.name, relay.limits, domain)
+            if self.throttle.waited > waited:
+                metrics.THROTTLE_WAITS.labels(relay=relay.label).inc()
+                metrics.THROTTLE_SECONDS.labels(relay=relay.label).inc(
+                    self.throttle.waited - waited
+                )
             result = relay.mailer.send(mail_from, recipients, message)
             if not relay.mailer.is_down:
-                self.last_relay = relay.name
+                self.last_relay, self.last_relay_label = relay.name, relay.label
                 return result
         if result is None:  # every relay is backing off: the first one's reason stands
             result = self.relays[0].mailer.send(mail_from, recipients, message)
+        self.last_relay_label = self.relays[0].label
         return result
 
 
@@ -86,8 +96,9 @@ def make_campaign_mailer(settings: Settings, throttle: Throttle | None = None) -
         return OutboxMailer(settings.outbox_dir)
     throttle = throttle or make_throttle(settings.redis_url)
     relays = []
-    for url in urls:
+    for index, url in enumerate(urls):
         target = SmtpTarget.from_url(url, settings.smtp_timeout)
-        name = f"{target.host}:{target.port}"
-        relays.append(Relay(name, SmtpMailer(target), relay_limits(url, settings)))
+        name, label = f"{target.host}:{target.port}", f"relay{index}"
+        mailer = SmtpMailer(target, metrics_label=label)
+        relays.append(Relay(name, mailer, relay_limits(url, settings), label))
     return FailoverMailer(relays, throttle)

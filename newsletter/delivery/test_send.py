@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.mailers import make_mailer
 from newsletter.delivery.outcomes import SendResult
+from newsletter.delivery.system_mail import send_system_mail
 from newsletter.rendering.headers import (
     build_message,
     format_address,
@@ -17,11 +17,6 @@ from newsletter.rendering.headers import (
 )
 from newsletter.rendering.system_emails import render_system_email
 from newsletter.subscribers.addresses import normalise_address
-
-
-def bounce_address(settings: Settings) -> str:
-    """Envelope sender for mail that maps to no delivery (tests, system mail)."""
-    return f"bounces@{settings.bounce_domain}"
 
 
 def send_test_message(settings: Settings, address: str, language: str | None = None) -> SendResult:
@@ -46,5 +41,4 @@ def send_test_message(settings: Settings, address: str, language: str | None = N
         message_id=make_message_id(settings.from_address.rpartition("@")[2]),
         reply_to=settings.reply_to,
     )
-    with make_mailer(settings) as mailer:
-        return mailer.send(bounce_address(settings), [recipient], message_bytes(message))
+    return send_system_mail(settings, "test", recipient, message_bytes(message))

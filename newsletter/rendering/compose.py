@@ -32,7 +32,7 @@ from sqlalchemy.orm import object_session
 from newsletter.campaigns.models import Campaign, CampaignVariant
 from newsletter.config import Settings
 from newsletter.content.views import has_event, post_view
-from newsletter.delivery.dkim_signing import dkim_signer
+from newsletter.delivery.system_mail import configured_signer
 from newsletter.i18n import using_language
 from newsletter.rendering.markdown import markdown_to_safe_html
 from newsletter.rendering.mime import (
@@ -179,10 +179,8 @@ def compose_variant(
         html=html,
         sentinel_pattern=re.compile(f"NLP{nonce}({'|'.join(PLACEHOLDERS)})Z".encode()),
     )
-    if settings.dkim_private_key_path is not None:
-        signer = dkim_signer(
-            settings.dkim_domain or "", settings.dkim_selector or "", settings.dkim_private_key_path
-        )
+    signer = configured_signer(settings)
+    if signer is not None:
         composed = dataclasses.replace(composed, signer=signer)
     return composed
 

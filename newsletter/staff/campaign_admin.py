@@ -26,8 +26,8 @@ from newsletter.campaigns.models import (
 from newsletter.config import Settings
 from newsletter.content.models import Post
 from newsletter.db import utcnow
-from newsletter.delivery.mailers import make_mailer
 from newsletter.delivery.outcomes import SendResult
+from newsletter.delivery.system_mail import send_system_mail
 from newsletter.rendering.compose import Preview, preview
 from newsletter.rendering.mime import Recipient
 from newsletter.staff import audit
@@ -184,8 +184,10 @@ def send_test(settings: Settings, campaign: Campaign, language: str, address: st
     target = normalise_address(address)
     recipient = Recipient(delivery_id=0, address=target, name="", public_id="test-send")
     message = preview(settings, campaign, language, recipient)
-    with make_mailer(settings) as mailer:
-        return mailer.send(message.envelope_from, [target], message.raw)
+    # the preview went through the campaign engine: already DKIM-signed when a key is set
+    return send_system_mail(
+        settings, "campaign_test", target, message.raw, mail_from=message.envelope_from, signed=True
+    )
 
 
 def local_to_utc(settings: Settings, local: str) -> dt.datetime:

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
 from newsletter.db import utcnow
-from newsletter.delivery.mailers import make_mailer
-from newsletter.delivery.test_send import bounce_address
+from newsletter.delivery.system_mail import send_system_mail
 from newsletter.rendering.headers import (
     build_message,
     format_address,
@@ -90,6 +89,5 @@ def send_reset_email(db: Session, settings: Settings, user_id: int, language: st
         html=rendered.html,
         message_id=make_message_id(settings.from_address.rpartition("@")[2]),
     )
-    with make_mailer(settings) as mailer:
-        mailer.send(bounce_address(settings), [user.email], message_bytes(message))
+    send_system_mail(settings, "password_reset", user.email, message_bytes(message))
     return True

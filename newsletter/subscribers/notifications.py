@@ -24,9 +24,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
-from newsletter.delivery.mailers import make_mailer
 from newsletter.delivery.outcomes import Outcome, SendResult
-from newsletter.delivery.test_send import bounce_address
+from newsletter.delivery.system_mail import send_system_mail
 from newsletter.i18n import gettext, using_language
 from newsletter.links import UnsubscribeScope, preferences_url, unsubscribe_url
 from newsletter.rendering.headers import (
@@ -137,8 +136,7 @@ def send_journey_email(
         return None
     assert subscriber is not None
     email = build_journey_email(settings, subscriber, kind)
-    with make_mailer(settings) as mailer:
-        result = mailer.send(bounce_address(settings), [email.recipient], email.message)
+    result = send_system_mail(settings, kind, email.recipient, email.message)
     log.info(
         "journey email %s for subscriber %s: %s %s",
         kind,

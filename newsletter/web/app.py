@@ -21,9 +21,12 @@ from newsletter.broker import broker_transport_options
 from newsletter.config import PROJECT_ROOT, Settings, get_settings, startup_warnings
 from newsletter.db import make_engine, make_session_factory
 from newsletter.health import broker_ok, database_ok
+from newsletter.observability.errors import init_error_reporting
 from newsletter.rendering.environment import system_environment
 from newsletter.web.csrf import install_csrf
 from newsletter.web.journey_routes import router as journey_router
+from newsletter.web.metrics_route import router as metrics_router
+from newsletter.web.request_log import install_request_log
 from newsletter.web.webhooks import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -58,9 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(env=system_environment(settings.templates_dir))
 
     install_csrf(app, settings)
+    install_request_log(app)
+    init_error_reporting(settings, "web")
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     app.include_router(journey_router)  # issue 3: subscribe, confirm, preferences, unsubscribe
     app.include_router(webhooks_router)  # issue 6: provider bounce/complaint webhooks
+    app.include_router(metrics_router)  # Prometheus, behind METRICS_TOKEN
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]

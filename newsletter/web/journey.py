@@ -21,6 +21,7 @@ from newsletter.abuse.ratelimit import RateLimiter, make_rate_limiter
 from newsletter.config import Settings
 from newsletter.db import unit_of_work
 from newsletter.i18n import negotiate_language, using_language
+from newsletter.observability import metrics
 from newsletter.subscribers import notifications, service
 from newsletter.subscribers.addresses import address_hash
 from newsletter.subscribers.inputs import InvalidInput, clean_sign_up
@@ -129,27 +130,37 @@ def handle_sign_up(
         )
         if check.verdict is form_guard.Verdict.DROP:
             log.info("sign-up from %s dropped: %s", source, check.why)
-            return SignUpAnswer("accepted", language)
+            return _counted(SignUpAnswer("accepted", language), "refused", "bot")
         if check.verdict is not form_guard.Verdict.OK:
             kind = "limited" if check.verdict is form_guard.Verdict.LIMITED else "refused"
-            return SignUpAnswer(
+            answer = SignUpAnswer(
                 kind, language, message=check.message, retry_after=check.retry_after
             )
+            return _counted(answer, "refused", "rate_limited" if kind == "limited" else "form")
         try:
             sign_up = clean_sign_up(
                 fields, settings, source=source, ip=ip, fallback_language=language
             )
         except InvalidInput as invalid:
-            return SignUpAnswer("invalid", language, invalid.field, invalid.message)
+            answer = SignUpAnswer("invalid", language, invalid.field, invalid.message)
+            return _counted(answer, "refused", f"invalid_{invalid.field}")
         check = form_guard.check_address(settings, limiter, address_hash(sign_up.email))
         if check.verdict is form_guard.Verdict.LIMITED:
-            return SignUpAnswer(
+            answer = SignUpAnswer(
                 "limited", language, message=check.message, retry_after=check.retry_after
             )
+            return _counted(answer, "refused", "address_rate_limited")
         try:
             with unit_of_work(request.app.state.session_factory) as session:
                 outcome = service.subscribe(session, settings, sign_up, limiter)
         except InvalidInput as invalid:
-            return SignUpAnswer("invalid", language, invalid.field, invalid.message)
+            answer = SignUpAnswer("invalid", language, invalid.field, invalid.message)
+            return _counted(answer, "refused", f"invalid_{invalid.field}")
         background.add_task(send_decided_email, request, outcome)
-    return SignUpAnswer("accepted", sign_up.language)
+    return _counted(SignUpAnswer("accepted", sign_up.language), "accepted", "accepted")
+
+
+def _counted(answer: SignUpAnswer, result: str, reason: str) -> SignUpAnswer:
+    """Count the attempt (``newsletter_signups_total``): a fixed reason, never the input."""
+    metrics.SIGNUPS.labels(result=result, reason=reason[:40]).inc()
+    return answer

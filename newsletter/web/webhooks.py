@@ -28,6 +28,7 @@ from newsletter.bounces.providers import (
 )
 from newsletter.config import Settings
 from newsletter.db import unit_of_work
+from newsletter.observability import metrics
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -74,12 +75,15 @@ def _handle(
         events = parse(app, settings, headers, body)
     except WebhookRejected as exc:
         log.warning("webhook %s refused (%d): %s", provider, exc.status_code, exc)
+        metrics.WEBHOOK_EVENTS.labels(provider=provider, result=f"refused_{exc.status_code}").inc()
         return JSONResponse({"error": str(exc)}, status_code=exc.status_code)
     if isinstance(events, JSONResponse):
         return events
     with unit_of_work(app.state.session_factory) as session:
         recorded = apply_events(session, settings, events)
     log.info("webhook %s: %d event(s), %d new", provider, len(events), recorded)
+    metrics.WEBHOOK_EVENTS.labels(provider=provider, result="recorded").inc(recorded)
+    metrics.WEBHOOK_EVENTS.labels(provider=provider, result="replayed").inc(len(events) - recorded)
     return JSONResponse({"received": len(events), "recorded": recorded})
 
 
