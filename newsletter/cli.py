@@ -282,6 +282,25 @@ def inbound(host: str, port: int, lmtp: bool) -> None:
         controller.stop()
 
 
+@cli.command()
+@click.option("--no-network", is_flag=True, help="DNS only: skip the HTTP and SMTP probes.")
+def doctor(no_network: bool) -> None:
+    """Check the sender setup (SPF, DKIM, DMARC, MX, https unsubscribe, relay TLS)."""
+    settings = _settings()
+    from newsletter.deliverability.checks import run_checks
+
+    findings = run_checks(settings, network=not no_network)
+    marks = {"ok": "ok     ", "warning": "warning", "problem": "PROBLEM"}
+    for finding in findings:
+        click.echo(f"{marks[finding.verdict]}  {finding.check}: {finding.summary}")
+        if finding.fix and finding.verdict != "ok":
+            click.echo(f"         fix: {finding.fix}")
+    problems = sum(finding.verdict == "problem" for finding in findings)
+    click.echo(f"{problems} problem(s), {len(findings)} check(s)")
+    if problems:
+        sys.exit(1)
+
+
 # ---- Content (issue 5): newsletter post ..., digest ..., feeds poll -------------------------
 from newsletter.cli_content import digest, feeds, post  # noqa: E402
 

@@ -37,7 +37,7 @@ def verify(data: bytes, record: bytes) -> bool:
 
 
 @pytest.fixture(params=[rsa_key, ed25519_key], ids=["rsa", "ed25519"])
-def signing(request: pytest.FixtureRequest, tmp_path: Path, smtp_server):  # type: ignore[no-untyped-def]
+def signing(request: pytest.FixtureRequest, tmp_path: Path, smtp_server):
     record = request.param(tmp_path / "dkim.pem")
     settings = make_test_settings(
         tmp_path,
@@ -49,13 +49,13 @@ def signing(request: pytest.FixtureRequest, tmp_path: Path, smtp_server):  # typ
     return settings, record
 
 
-def _only_message(smtp_server) -> bytes:  # type: ignore[no-untyped-def]
+def _only_message(smtp_server) -> bytes:
     [received] = smtp_server.wait_for(1)
     return received.data
 
 
 @pytest.mark.parametrize("kind", ["confirm", "welcome"])
-def test_journey_emails_are_signed(kind: str, signing, db_session: Session, smtp_server) -> None:  # type: ignore[no-untyped-def]
+def test_journey_emails_are_signed(kind: str, signing, db_session: Session, smtp_server) -> None:
     settings, record = signing
     status = SubscriberStatus.PENDING if kind == "confirm" else SubscriberStatus.ACTIVE
     subscriber = make_subscriber(db_session, "rudo@example.net", name="Rudo", status=status)
@@ -67,7 +67,7 @@ def test_journey_emails_are_signed(kind: str, signing, db_session: Session, smtp
     assert not verify(data.replace(b"Rudo", b"Rufaro", 1), record)
 
 
-def test_password_reset_is_signed(signing, db_session: Session, smtp_server) -> None:  # type: ignore[no-untyped-def]
+def test_password_reset_is_signed(signing, db_session: Session, smtp_server) -> None:
     settings, record = signing
     user = create_staff_user(
         db_session, email="ops@coalition.example.org", name="Ops", password="a" * 16,
@@ -77,13 +77,13 @@ def test_password_reset_is_signed(signing, db_session: Session, smtp_server) -> 
     assert verify(_only_message(smtp_server), record)
 
 
-def test_operator_test_message_is_signed(signing, smtp_server) -> None:  # type: ignore[no-untyped-def]
+def test_operator_test_message_is_signed(signing, smtp_server) -> None:
     settings, record = signing
     send_test_message(settings, "ops@example.net", "en")
     assert verify(_only_message(smtp_server), record)
 
 
-def test_console_campaign_test_is_signed(signing, smtp_server) -> None:  # type: ignore[no-untyped-def]
+def test_console_campaign_test_is_signed(signing, smtp_server) -> None:
     settings, record = signing
     campaign_admin.send_test(settings, make_campaign(), "en", "ops@example.net")
     data = _only_message(smtp_server)
@@ -91,7 +91,7 @@ def test_console_campaign_test_is_signed(signing, smtp_server) -> None:  # type:
     assert verify(data, record)
 
 
-def test_without_a_key_nothing_is_signed(tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_key_nothing_is_signed(tmp_path: Path, smtp_server) -> None:
     settings = make_test_settings(tmp_path, smtp_url=smtp_server.url)
     send_test_message(settings, "ops@example.net", "en")
     assert b"DKIM-Signature" not in _only_message(smtp_server)

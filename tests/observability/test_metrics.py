@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 TOKEN = "metrics-token-for-the-test-0123456789"
 
 
-def _start_workers(fleet, count: int) -> list[int]:  # type: ignore[no-untyped-def]
+def _start_workers(fleet, count: int) -> list[int]:
     base, ports = fleet.settings, []
     for _ in range(count):
         port = free_port()
