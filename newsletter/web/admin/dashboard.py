@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from newsletter.staff import digest_admin, reports
 from newsletter.web.admin.deps import Staff, viewer
 from newsletter.web.admin.rendering import render
+from newsletter.web.admin.system import service_warnings
 
 router = APIRouter()
 
@@ -29,5 +30,6 @@ def dashboard(
             "by_list": reports.active_by_list_and_language(staff.db),
             "campaigns": reports.recent_campaigns(staff.db, request.app.state.settings),
             "held_digests": digest_admin.held_digests(staff.db),
+            "service_warnings": service_warnings(request, staff),
         },
     )
