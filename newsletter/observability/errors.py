@@ -69,8 +69,11 @@ def _frames(event: dict[str, Any]) -> list[dict[str, Any]]:
     return [frame for frame in frames if isinstance(frame, dict)]
 
 
-def init_error_reporting(settings: Settings, process: str) -> bool:
-    """Start Sentry when ``SENTRY_DSN`` is set (and sentry-sdk installed); True if started."""
+def init_error_reporting(settings: Settings, process: str, **options: Any) -> bool:
+    """Start Sentry when ``SENTRY_DSN`` is set (and sentry-sdk installed); True if started.
+
+    ``options`` go to ``sentry_sdk.init`` (the tests pass a transport that keeps the events).
+    """
     if not settings.sentry_dsn:
         return False
     try:
@@ -88,5 +91,6 @@ def init_error_reporting(settings: Settings, process: str) -> bool:
         before_breadcrumb=scrub_breadcrumb,  # type: ignore[arg-type]
         server_name=process,
         traces_sample_rate=0.0,
+        **options,
     )
     return True
