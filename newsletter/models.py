@@ -21,6 +21,12 @@ from newsletter.campaigns.models import (
 from newsletter.content.models import FeedSource, Post, PostDownload, PostKind, PostTranslation
 from newsletter.db import Base
 from newsletter.imports.models import ImportJob, ImportStatus
+from newsletter.registrations.models import (
+    EventNotice,
+    EventSetup,
+    Registration,
+    RegistrationMessage,
+)
 from newsletter.staff.models import (
     ApiToken,
     AuditLogEntry,
@@ -55,6 +61,8 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "EmailTemplateVersion",
+    "EventNotice",
+    "EventSetup",
     "FeedSource",
     "ImportJob",
     "ImportStatus",
@@ -66,6 +74,8 @@ __all__ = [
     "PostDownload",
     "PostKind",
     "PostTranslation",
+    "Registration",
+    "RegistrationMessage",
     "StaffRole",
     "StaffSession",
     "StaffUser",
