@@ -14,8 +14,9 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
+from newsletter.content.models import Post
 from newsletter.db import Base, utcnow
 from newsletter.enums import str_enum
 from newsletter.subscribers.models import new_public_id
@@ -53,6 +54,16 @@ class EventSetup(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    # ``post.event_setup`` is loaded with the post (selectin): alerts and pages render posts
+    # after their session is gone, and must know whether the joining link is registrants' only.
+    post: Mapped[Post] = relationship(
+        backref=backref("event_setup", uselist=False, lazy="selectin", cascade="all, delete-orphan")
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.registration_enabled and self.closed_at is None and self.cancelled_at is None
 
 
 class Registration(Base):
