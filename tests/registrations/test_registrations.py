@@ -79,6 +79,7 @@ def test_confirmation_attaches_an_ics_at_the_right_instant_for_every_zone(
         assert int(event["sequence"]) == 0
         assert JOIN_URL in text_of(message)
         assert expected_local[zone] in text_of(message)
+    assert str(received["aline@kinshasa.example"]["Subject"]).startswith("Inscription confirmée")
     assert "Webinaire" in str(received["aline@kinshasa.example"]["Subject"])
     uids = {str(calendar_of(m).walk("VEVENT")[0]["uid"]) for m in received.values()}
     assert len(uids) == 1
@@ -272,3 +273,26 @@ def test_offsets_are_read_as_staff_write_them() -> None:
     assert service.normalise_offsets("2d 30m 60") == "2880,60,30"
     with pytest.raises(RegistrationError):
         service.normalise_offsets("soon")
+
+
+def test_the_alert_of_an_event_taking_registrations_has_the_form_not_the_joining_link(
+    db_session, tmp_path
+) -> None:
+    from newsletter.campaigns.models import Campaign
+    from newsletter.content.alerts import create_alert
+    from newsletter.rendering.compose import preview
+    from tests.sending.helpers import add_list
+
+    settings = make_test_settings(tmp_path)
+    add_list(db_session, "events")
+    post = online_webinar(db_session, START, NOW)
+    post.published_at = NOW
+    db_session.flush()
+    db_session.expire(post)
+    campaign = create_alert(settings, db_session, post, NOW)
+    assert campaign is not None
+    shown = preview(settings, db_session.get(Campaign, campaign.id), "en")
+    assert JOIN_URL not in shown.text and JOIN_URL not in shown.html
+    assert f'action="{settings.base_url}/events/{post.public_id}/register/start"' in shown.html
+    assert 'type="email" name="email"' in shown.html
+    assert f"/archive/posts/{post.public_id}#register" in shown.text
