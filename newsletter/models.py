@@ -21,6 +21,7 @@ from newsletter.campaigns.models import (
 from newsletter.content.models import FeedSource, Post, PostDownload, PostKind, PostTranslation
 from newsletter.db import Base
 from newsletter.imports.models import ImportJob, ImportStatus
+from newsletter.press.models import Journalist, PressBriefing, PressContact, PressMessage
 from newsletter.registrations.models import (
     EventNotice,
     EventSetup,
@@ -68,12 +69,16 @@ __all__ = [
     "ImportStatus",
     "InboundMessage",
     "InboundStatus",
+    "Journalist",
     "MailingList",
     "MailingListTranslation",
     "Post",
     "PostDownload",
     "PostKind",
     "PostTranslation",
+    "PressBriefing",
+    "PressContact",
+    "PressMessage",
     "Registration",
     "RegistrationMessage",
     "StaffRole",

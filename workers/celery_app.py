@@ -78,6 +78,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": TICK_SECONDS,
                 "options": {"expires": 55},
             },
+            "press-tick": {  # the press list's briefing mail still queued
+                "task": "newsletter.press_tick",
+                "schedule": TICK_SECONDS,
+                "options": {"expires": 55},
+            },
             "poll-feeds": {
                 "task": "newsletter.poll_feeds",
                 "schedule": TICK_SECONDS,
@@ -110,6 +115,7 @@ def make_celery(settings: Settings) -> Celery:
     celery.autodiscover_tasks(["workers"], related_name="tasks", force=True)
     celery.autodiscover_tasks(["workers"], related_name="content_tasks", force=True)
     celery.autodiscover_tasks(["workers"], related_name="event_tasks", force=True)
+    celery.autodiscover_tasks(["workers"], related_name="press_tasks", force=True)
     return celery
 
 

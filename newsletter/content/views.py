@@ -53,6 +53,37 @@ class DownloadView:
 
 
 @dataclass(frozen=True)
+class ContactView:
+    """One press contact of a release, its role in the reader's language."""
+
+    name: str
+    organisation: str
+    role: str
+    phone: str
+    email: str
+    spoken_languages: str
+
+
+def contact_views(post: Post, language: str, fallback: str) -> tuple[ContactView, ...]:
+    """The release's structured press contacts (``post.press_contacts``, when any)."""
+    views = []
+    for contact in getattr(post, "press_contacts", None) or ():
+        roles = contact.roles or {}
+        role = roles.get(language) or roles.get(fallback) or next(iter(roles.values()), "")
+        views.append(
+            ContactView(
+                contact.name,
+                contact.organisation,
+                role,
+                contact.phone,
+                contact.email,
+                contact.spoken_languages,
+            )
+        )
+    return tuple(views)
+
+
+@dataclass(frozen=True)
 class PostView:
     """One post in one language; ``body_html`` is the sanitised HTML stored with the post."""
 
@@ -88,6 +119,7 @@ class PostView:
     registration_open: bool = False
     register_url: str = ""
     register_start_url: str = ""  # the alert's form: opens the page with the fields filled in
+    press_contacts: tuple[ContactView, ...] = ()
 
 
 def _translation(post: Post, language: str, fallback: str) -> PostTranslation | None:
@@ -169,6 +201,7 @@ def post_view(
         registration_open=bool(takes_registrations and setup.is_open),
         register_url=f"{base}/archive/posts/{post.public_id}#register" if base else "",
         register_start_url=f"{base}/events/{post.public_id}/register/start" if base else "",
+        press_contacts=contact_views(post, language, fallback),
     )
 
 

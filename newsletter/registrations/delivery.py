@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +27,7 @@ from newsletter.config import Settings
 from newsletter.content.models import Post
 from newsletter.db import unit_of_work
 from newsletter.delivery.mailers import Mailer, make_mailer
-from newsletter.delivery.outcomes import Outcome
+from newsletter.delivery.outcomes import Outcome, SendResult
 from newsletter.delivery.test_send import bounce_address
 from newsletter.registrations.messages import MessageBuilder, message_kind
 from newsletter.registrations.models import (
@@ -64,47 +65,56 @@ class DeliveryReport:
     lost_claims: int = 0  # another run had claimed the row: the proof it was not sent twice
 
 
-def due_ids(session: Session, now: dt.datetime, limit: int = 500) -> list[int]:
+# The helpers below serve every keyed outbox of the same shape (event registrants' messages
+# here, the press list's in ``newsletter.press.delivery``): id, status, due_at, attempts,
+# claimed_at, sent_at, last_reply.
+def due_ids(session: Session, now: dt.datetime, limit: int = 500, model: Any = None) -> list[int]:
+    model = model or RegistrationMessage
     return list(
         session.scalars(
-            select(RegistrationMessage.id)
-            .where(
-                RegistrationMessage.status == MessageStatus.QUEUED,
-                RegistrationMessage.due_at <= now,
-            )
-            .order_by(RegistrationMessage.due_at, RegistrationMessage.id)
+            select(model.id)
+            .where(model.status == MessageStatus.QUEUED, model.due_at <= now)
+            .order_by(model.due_at, model.id)
             .limit(limit)
         )
     )
 
 
-def reclaim_stale(session: Session, now: dt.datetime) -> int:
+def reclaim_stale(session: Session, now: dt.datetime, model: Any = None) -> int:
     """Rows left ``sending`` by a worker that died go back to the queue."""
+    model = model or RegistrationMessage
     result = session.execute(
-        update(RegistrationMessage)
-        .where(
-            RegistrationMessage.status == MessageStatus.SENDING,
-            RegistrationMessage.claimed_at < now - STALE_CLAIM,
-        )
+        update(model)
+        .where(model.status == MessageStatus.SENDING, model.claimed_at < now - STALE_CLAIM)
         .values(status=MessageStatus.QUEUED)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
-def claim(session: Session, message_id: int, now: dt.datetime) -> bool:
+def claim(session: Session, message_id: int, now: dt.datetime, model: Any = None) -> bool:
     """True for exactly one caller per queued row."""
+    model = model or RegistrationMessage
     result = session.execute(
-        update(RegistrationMessage)
-        .where(
-            RegistrationMessage.id == message_id, RegistrationMessage.status == MessageStatus.QUEUED
-        )
-        .values(
-            status=MessageStatus.SENDING,
-            claimed_at=now,
-            attempts=RegistrationMessage.attempts + 1,
-        )
+        update(model)
+        .where(model.id == message_id, model.status == MessageStatus.QUEUED)
+        .values(status=MessageStatus.SENDING, claimed_at=now, attempts=model.attempts + 1)
     )
     return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+def record_result(row: Any, result: SendResult, now: dt.datetime, report: DeliveryReport) -> None:
+    """Sent, deferred with backoff (until ``MAX_ATTEMPTS``), or failed (invariant 6)."""
+    if result.outcome is Outcome.SENT:
+        finish(row, MessageStatus.SENT, f"{result.code}", now)
+        report.sent += 1
+    elif result.outcome is Outcome.DEFERRED and row.attempts < MAX_ATTEMPTS:
+        row.status = MessageStatus.QUEUED
+        row.due_at = now + dt.timedelta(seconds=min(60 * 2**row.attempts, 3600))
+        row.last_reply = f"{result.code} {result.text}"[:300]
+        report.deferred += 1
+    else:
+        finish(row, MessageStatus.FAILED, f"{result.code} {result.text}", now)
+        report.failed += 1
 
 
 def _skip_reason(
@@ -126,7 +136,7 @@ def _skip_reason(
     return ""
 
 
-def _finish(row: RegistrationMessage, status: MessageStatus, reply: str, now: dt.datetime) -> None:
+def finish(row: Any, status: MessageStatus, reply: str, now: dt.datetime) -> None:
     row.status = status
     row.last_reply = reply[:300]
     if status is MessageStatus.SENT:
@@ -179,7 +189,7 @@ def _send_one(
         post = session.get(Post, row.registration.post_id)
         reason = _skip_reason(session, row, post, now)
         if reason:
-            _finish(row, MessageStatus.SKIPPED, reason, now)
+            finish(row, MessageStatus.SKIPPED, reason, now)
             report.skipped += 1
             log.info("event message %s skipped: %s", message_id, reason)
             return
@@ -189,18 +199,7 @@ def _send_one(
         notice = session.get(EventNotice, row.notice_id) if row.notice_id else None
         data = builder.build(row.registration, row.key, post, setup, notice, now)
         result = mailer.send(bounce_address(settings), [row.registration.email], data)
-        now = clock()
-        if result.outcome is Outcome.SENT:
-            _finish(row, MessageStatus.SENT, f"{result.code}", now)
-            report.sent += 1
-        elif result.outcome is Outcome.DEFERRED and row.attempts < MAX_ATTEMPTS:
-            row.status = MessageStatus.QUEUED
-            row.due_at = now + dt.timedelta(seconds=min(60 * 2**row.attempts, 3600))
-            row.last_reply = f"{result.code} {result.text}"[:300]
-            report.deferred += 1
-        else:
-            _finish(row, MessageStatus.FAILED, f"{result.code} {result.text}", now)
-            report.failed += 1
+        record_result(row, result, clock(), report)
         log.info(
             "event message %s (%s): %s %s",
             message_id,

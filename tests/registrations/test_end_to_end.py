@@ -151,7 +151,7 @@ def test_webinar_registrations_reminders_and_cancellation_across_three_zones(
         ids = list(session.scalars(select(RegistrationMessage.id).where(
             RegistrationMessage.key.like("cancel:%")
         )))  # fmt: skip
-    _tick_twice_at(fleet_factory, hour_before + dt.timedelta(minutes=10), ids)
+    _tick_twice_at(fleet_factory, hour_before + dt.timedelta(minutes=10), ids, workers=1)
     cancels = smtp_server.wait_for(12, timeout=20)[9:]
     time.sleep(1)
     assert len(smtp_server.messages) == 12

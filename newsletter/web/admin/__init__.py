@@ -22,6 +22,7 @@ def install_staff_console(app: FastAPI) -> None:
         imports,
         lists,
         posts,
+        press,
         subscribers,
         templates,
         tokens,
@@ -33,7 +34,7 @@ def install_staff_console(app: FastAPI) -> None:
     from newsletter.web.api import subscribers as api_subscribers
 
     pages = (auth, account, dashboard, subscribers, lists, imports, tokens, campaigns, posts)
-    pages += (digests, events)
+    pages += (digests, events, press)
     for module in (*pages, templates):
         app.include_router(module.router, include_in_schema=False)
     for module in (api_subscribers, api_lists, api_content, api_campaigns):
