@@ -184,6 +184,9 @@ class Settings(BaseSettings):
     digest_day: int = Field(default=1, ge=1, le=28)
     digest_hour: int = Field(default=9, ge=0, le=23)
     digest_hold_for_approval: bool = False
+    # Send the digest at DIGEST_HOUR in each reader's own zone (readers without one: the
+    # organisation's), instead of at that hour in ORG_TIMEZONE for everyone.
+    digest_local_time: bool = False
     event_city_line: Annotated[list[str], NoDecode] = Field(default_factory=list)
     feed_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     feed_poll_minutes: int = Field(default=15, ge=1, le=24 * 60)

@@ -22,6 +22,13 @@ from newsletter.content.models import FeedSource, Post, PostDownload, PostKind, 
 from newsletter.db import Base
 from newsletter.imports.models import ImportJob, ImportStatus
 from newsletter.observability.heartbeats import Heartbeat
+from newsletter.press.models import Journalist, PressBriefing, PressContact, PressMessage
+from newsletter.registrations.models import (
+    EventNotice,
+    EventSetup,
+    Registration,
+    RegistrationMessage,
+)
 from newsletter.staff.models import (
     ApiToken,
     AuditLogEntry,
@@ -56,18 +63,26 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "EmailTemplateVersion",
+    "EventNotice",
+    "EventSetup",
     "FeedSource",
     "Heartbeat",
     "ImportJob",
     "ImportStatus",
     "InboundMessage",
     "InboundStatus",
+    "Journalist",
     "MailingList",
     "MailingListTranslation",
     "Post",
     "PostDownload",
     "PostKind",
     "PostTranslation",
+    "PressBriefing",
+    "PressContact",
+    "PressMessage",
+    "Registration",
+    "RegistrationMessage",
     "StaffRole",
     "StaffSession",
     "StaffUser",

@@ -52,3 +52,21 @@ def test_a_message_variable_named_language_is_formatted_not_taken_for_the_catalo
     assert gettext("Written in %(language)s", "fr", language="English") == "Written in English"
     assert ngettext("%(num)d post in %(language)s", "%(num)d posts in %(language)s", 2,
                     language="Kiswahili") == "2 posts in Kiswahili"  # fmt: skip
+
+
+def test_the_french_catalogue_defines_each_message_once() -> None:
+    """Merged branches append to one catalogue; a repeated msgid would silently shadow one."""
+    import re
+    from collections import Counter
+
+    from newsletter.config import PROJECT_ROOT
+
+    catalogue = PROJECT_ROOT / "newsletter" / "locale" / "fr" / "LC_MESSAGES" / "messages.po"
+    entries = re.findall(
+        r'^(?:msgctxt "((?:[^"\\]|\\.)*)"\n)?msgid "((?:[^"\\]|\\.)*)"\n((?:"(?:[^"\\]|\\.)*"\n)*)',
+        catalogue.read_text(encoding="utf-8"),
+        flags=re.M,
+    )
+    counted = Counter((context, first + rest) for context, first, rest in entries)
+    repeated = [key for key, count in counted.items() if count > 1]
+    assert not repeated

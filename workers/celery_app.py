@@ -73,6 +73,16 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": TICK_SECONDS,
                 "options": {"expires": 55},
             },
+            "event-tick": {  # event registrations: reminders and queued registrant mail
+                "task": "newsletter.event_tick",
+                "schedule": TICK_SECONDS,
+                "options": {"expires": 55},
+            },
+            "press-tick": {  # the press list's briefing mail still queued
+                "task": "newsletter.press_tick",
+                "schedule": TICK_SECONDS,
+                "options": {"expires": 55},
+            },
             "poll-feeds": {
                 "task": "newsletter.poll_feeds",
                 "schedule": TICK_SECONDS,
@@ -106,6 +116,8 @@ def make_celery(settings: Settings) -> Celery:
     celery.conf.update(celery_config(settings))
     celery.autodiscover_tasks(["workers"], related_name="tasks", force=True)
     celery.autodiscover_tasks(["workers"], related_name="content_tasks", force=True)
+    celery.autodiscover_tasks(["workers"], related_name="event_tasks", force=True)
+    celery.autodiscover_tasks(["workers"], related_name="press_tasks", force=True)
     return celery
 
 

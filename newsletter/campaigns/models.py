@@ -119,6 +119,8 @@ class Campaign(Base):
     # errors since the campaign started or was last resumed.
     window_attempts: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     window_errors: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # Send at this wall-clock time in each recipient's zone (campaigns/local_time.py).
+    local_send_at: Mapped[str | None] = mapped_column(String(16))
 
     lists: Mapped[list[MailingList]] = relationship(secondary=campaign_lists)
     posts: Mapped[list[CampaignPost]] = relationship(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from newsletter.campaigns.local_time import stagger_by_zone
 from newsletter.campaigns.models import (
     Campaign,
     CampaignPost,
@@ -107,6 +108,8 @@ def start_campaign(
     if fallback not in languages:
         fallback = sorted(languages)[0]
     total = snapshot_recipients(session, campaign.id, languages, fallback, now)
+    if campaign.local_send_at:
+        stagger_by_zone(session, campaign, settings.org_timezone, now)
     campaign.status = CampaignStatus.SENDING
     campaign.status_reason = ""
     campaign.started_at = now

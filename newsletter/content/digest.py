@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_skeleton
 from sqlalchemy.orm import Session
 
+from newsletter.campaigns.local_time import EARLIEST_ZONE, wall_clock
 from newsletter.campaigns.models import Campaign, CampaignKind, CampaignPost, CampaignVariant
 from newsletter.config import Settings
 from newsletter.content.mailings import VariantText, campaign_exists, create_once, find_list
@@ -73,10 +74,21 @@ def digest_key(period: Period) -> str:
 def due_period(settings: Settings, now: dt.datetime) -> Period | None:
     """The month whose digest is due at ``now``: the previous month, from the configured day
     and hour (organisation's zone) until the month ends; None before that."""
-    local = now.astimezone(ZoneInfo(settings.org_timezone))
+    zone = EARLIEST_ZONE if settings.digest_local_time else ZoneInfo(settings.org_timezone)
+    local = now.astimezone(zone)
     if (local.day, local.hour) < (settings.digest_day, settings.digest_hour):
         return None
     return Period(local.year, local.month).previous()
+
+
+def local_send_at(settings: Settings, period: Period) -> str | None:
+    """With ``DIGEST_LOCAL_TIME``: the wall-clock time each reader gets the digest at."""
+    if not settings.digest_local_time:
+        return None
+    following = Period(period.year + period.month // 12, period.month % 12 + 1)
+    return wall_clock(
+        dt.datetime(following.year, following.month, settings.digest_day, settings.digest_hour)
+    )
 
 
 def digest_posts(
@@ -126,7 +138,7 @@ def create_digest(
         log.warning("digest %s: no mailing list %r; nothing sent", period.key, settings.digest_list)
         return None
     variants = _variants(settings, period, len(posts))
-    return create_once(
+    campaign = create_once(
         session,
         key=digest_key(period),
         kind=CampaignKind.DIGEST,
@@ -138,6 +150,9 @@ def create_digest(
         now=now,
         hold=settings.digest_hold_for_approval,
     )
+    if campaign is not None:
+        campaign.local_send_at = local_send_at(settings, period)
+    return campaign
 
 
 def run_due_digest(settings: Settings, session: Session, now: dt.datetime) -> list[int]:

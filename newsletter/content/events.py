@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_time
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vCalAddress, vDDDTypes
 
 from newsletter.content.models import Post
 from newsletter.i18n import gettext
@@ -109,16 +109,46 @@ def event_times(
     )
 
 
-def event_calendar(post: Post, title: str, description: str, url: str) -> bytes:
-    """An iCalendar (RFC 5545) file with one VEVENT, in UTC so every calendar agrees."""
+def event_uid(post: Post, url: str) -> str:
+    """One UID per event for ever: updates and cancellations must replace the same entry."""
+    return f"{post.public_id}@{urlsplit(url).hostname or 'newsletter'}"
+
+
+def event_calendar(
+    post: Post,
+    title: str,
+    description: str,
+    url: str,
+    *,
+    show_online_url: bool = True,
+) -> bytes:
+    """An iCalendar (RFC 5545) file with one VEVENT, in UTC so every calendar agrees.
+
+    ``show_online_url`` False: the public file of an event whose joining link is only for
+    registrants (they get it in their own ``.ics``, see :func:`registrant_calendar`).
+    """
     if post.event_start is None:
         raise ValueError("not an event")
     calendar = Calendar()
     calendar.add("prodid", "-//Coalition Newsletter//Events//EN")
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
+    calendar.add_component(
+        _vevent(
+            post,
+            title,
+            description,
+            url,
+            online_url=post.event_online_url if show_online_url else None,
+        )
+    )
+    return calendar.to_ical()
+
+
+def _vevent(post: Post, title: str, description: str, url: str, *, online_url: str | None) -> Event:
+    assert post.event_start is not None
     event = Event()
-    event.add("uid", f"{post.public_id}@{urlsplit(url).hostname or 'newsletter'}")
+    event.add("uid", event_uid(post, url))
     event.add("dtstamp", post.updated_at or post.created_at)
     event.add("dtstart", post.event_start.astimezone(dt.UTC))
     duration = dt.timedelta(minutes=post.event_duration_minutes or 60)
@@ -127,10 +157,48 @@ def event_calendar(post: Post, title: str, description: str, url: str) -> bytes:
     details = [description] if description else []
     if post.registration_url:
         details.append(post.registration_url)
+    if online_url:
+        details.append(online_url)
     event.add("description", "\n\n".join(details))
-    location = post.event_location or post.event_online_url
+    location = post.event_location or online_url
     if location:
         event.add("location", location)
-    event.add("url", post.event_online_url or post.registration_url or url)
+    event.add("url", online_url or post.registration_url or url)
+    return event
+
+
+def registrant_calendar(
+    post: Post,
+    title: str,
+    description: str,
+    url: str,
+    *,
+    sequence: int,
+    organizer: tuple[str, str],
+    attendee: str,
+    cancelled: bool = False,
+    stamp: dt.datetime,
+) -> bytes:
+    """The ``.ics`` a registrant receives: ``METHOD:REQUEST`` (or ``CANCEL``), one UID for
+    every version of the event and a SEQUENCE that grows with each change (RFC 5546), so a
+    calendar replaces its entry instead of adding a second one. It carries the joining link.
+    """
+    if post.event_start is None:
+        raise ValueError("not an event")
+    calendar = Calendar()
+    calendar.add("prodid", "-//Coalition Newsletter//Events//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    event = _vevent(post, title, description, url, online_url=post.event_online_url)
+    event["dtstamp"] = vDDDTypes(stamp.astimezone(dt.UTC))
+    event.add("sequence", sequence)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    name, address = organizer
+    event.add("organizer", vCalAddress(f"mailto:{address}"), parameters={"cn": name})
+    event.add(
+        "attendee",
+        vCalAddress(f"mailto:{attendee}"),
+        parameters={"role": "REQ-PARTICIPANT", "partstat": "ACCEPTED", "rsvp": "FALSE"},
+    )
     calendar.add_component(event)
     return calendar.to_ical()

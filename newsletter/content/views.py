@@ -53,6 +53,37 @@ class DownloadView:
 
 
 @dataclass(frozen=True)
+class ContactView:
+    """One press contact of a release, its role in the reader's language."""
+
+    name: str
+    organisation: str
+    role: str
+    phone: str
+    email: str
+    spoken_languages: str
+
+
+def contact_views(post: Post, language: str, fallback: str) -> tuple[ContactView, ...]:
+    """The release's structured press contacts (``post.press_contacts``, when any)."""
+    views = []
+    for contact in getattr(post, "press_contacts", None) or ():
+        roles = contact.roles or {}
+        role = roles.get(language) or roles.get(fallback) or next(iter(roles.values()), "")
+        views.append(
+            ContactView(
+                contact.name,
+                contact.organisation,
+                role,
+                contact.phone,
+                contact.email,
+                contact.spoken_languages,
+            )
+        )
+    return tuple(views)
+
+
+@dataclass(frozen=True)
 class PostView:
     """One post in one language; ``body_html`` is the sanitised HTML stored with the post."""
 
@@ -84,6 +115,11 @@ class PostView:
     event: EventTimes | None = None
     event_online_url: str | None = None
     ics_url: str = ""
+    # -- event registrations: the joining link goes to registrants only --
+    registration_open: bool = False
+    register_url: str = ""
+    register_start_url: str = ""  # the alert's form: opens the page with the fields filled in
+    press_contacts: tuple[ContactView, ...] = ()
 
 
 def _translation(post: Post, language: str, fallback: str) -> PostTranslation | None:
@@ -124,6 +160,8 @@ def post_view(
     body_html = translation.body_html if translation else ""
     contacts_html = render_markdown(post.contacts) if post.contacts else ""
     base = settings.base_url if settings else ""
+    setup = getattr(post, "event_setup", None)  # set when registrations are configured
+    takes_registrations = bool(setup is not None and setup.registration_enabled)
     return PostView(
         public_id=post.public_id,
         kind=str(post.kind),
@@ -158,8 +196,12 @@ def post_view(
             DownloadView(d.label, d.url) for d in post.downloads if d.language in (None, shown)
         ),
         event=times,
-        event_online_url=post.event_online_url,
+        event_online_url=None if takes_registrations else post.event_online_url,
         ics_url=f"{base}/archive/posts/{post.public_id}.ics" if base and times else "",
+        registration_open=bool(takes_registrations and setup.is_open),
+        register_url=f"{base}/archive/posts/{post.public_id}#register" if base else "",
+        register_start_url=f"{base}/events/{post.public_id}/register/start" if base else "",
+        press_contacts=contact_views(post, language, fallback),
     )
 
 

@@ -96,8 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # -- content (issue 5): the public archive --
     from newsletter.web.archive import NotPublic, not_public_page
     from newsletter.web.archive import router as archive_router
+    from newsletter.web.events import router as events_router
 
     app.include_router(archive_router)
+    app.include_router(events_router)  # event registration: form, registrant's own page
     app.add_exception_handler(NotPublic, not_public_page)
 
     from newsletter.web.admin import install_staff_console

@@ -135,6 +135,12 @@ def _subject(campaign: object, language: str, default: str) -> str:
     return by_language.get(language) or by_language.get(default) or campaign.name  # type: ignore[attr-defined]
 
 
+def _registrants_only(post: object) -> bool:
+    """An event taking registrations keeps its joining link for registrants."""
+    setup = getattr(post, "event_setup", None)
+    return bool(setup is not None and setup.registration_enabled)
+
+
 @router.get("/posts/{public_id}.ics")
 def archive_post_ics(request: Request, session: DbSession, public_id: str) -> Response:
     language = _language(request)
@@ -145,7 +151,9 @@ def archive_post_ics(request: Request, session: DbSession, public_id: str) -> Re
     text = translation_for(post, language, settings.default_language)
     url = f"{settings.base_url}/archive/posts/{post.public_id}"
     return Response(
-        event_calendar(post, text.title, text.summary, url),
+        event_calendar(
+            post, text.title, text.summary, url, show_online_url=not _registrants_only(post)
+        ),
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{post.public_id}.ics"'},
     )
@@ -159,7 +167,12 @@ def archive_post(request: Request, session: DbSession, public_id: str) -> HTMLRe
     if post is None:
         raise _not_found(language)
     view = post_view(post, language, settings.default_language, settings=settings)
-    return _page(request, "archive_post.html", language, post=view)
+    extra: dict[str, object] = {}
+    if _registrants_only(post):
+        from newsletter.web.events import form_context
+
+        extra = {"registration_form": True, "error": ""} | form_context(request, post, language, {})
+    return _page(request, "archive_post.html", language, post=view, **extra)
 
 
 @router.get("/campaigns/{public_id}", response_class=HTMLResponse)

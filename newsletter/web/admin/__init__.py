@@ -18,9 +18,11 @@ def install_staff_console(app: FastAPI) -> None:
         campaigns,
         dashboard,
         digests,
+        events,
         imports,
         lists,
         posts,
+        press,
         subscribers,
         system,
         templates,
@@ -33,7 +35,7 @@ def install_staff_console(app: FastAPI) -> None:
     from newsletter.web.api import subscribers as api_subscribers
 
     pages = (auth, account, dashboard, subscribers, lists, imports, tokens, campaigns, posts)
-    pages += (digests, system)
+    pages += (digests, events, press, system)
     for module in (*pages, templates):
         app.include_router(module.router, include_in_schema=False)
     for module in (api_subscribers, api_lists, api_content, api_campaigns):

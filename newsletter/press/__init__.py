@@ -1,0 +1,1 @@
+"""Embargoed press briefings: the press list, the briefing mail, notices when it changes."""

@@ -1,0 +1,1 @@
+"""Event registrations: sign-up with a waiting list, confirmations with ``.ics``, reminders."""
