@@ -60,7 +60,7 @@ def test_post_create_translate_publish(tmp_path: Path, newsletter) -> None:
         "--embargo-until", f"{day.isoformat()}T09:00+01:00",
     )  # fmt: skip
     assert created.exit_code == 0, created.output
-    public_id = created.output.strip()
+    public_id = created.stdout.strip()
     translated = newsletter(
         "post", "translate", public_id, "--language", "fr",
         "--title", "Déclaration à la plénière", "--body", "La coalition **appelle**.",
@@ -83,7 +83,7 @@ def test_post_create_translate_publish(tmp_path: Path, newsletter) -> None:
     assert "An event needs a start time" in refused.output
     october = newsletter("post", "create", "--kind", "report", "--title", "Field report",
                          "--summary", "What we found.")  # fmt: skip
-    report_id = october.output.strip()
+    report_id = october.stdout.strip()
     assert newsletter("post", "publish", report_id, "--at", "2026-10-05T10:00").exit_code == 0
     preview = newsletter("digest", "preview", "--month", "2026-10", "--language", "fr")
     assert preview.exit_code == 0, preview.output
