@@ -9,69 +9,18 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from newsletter.config import PROJECT_ROOT, Settings
 from newsletter.deliverability.checks import Finding, run_checks
 from newsletter.web.app import create_app
 from tests.conftest import make_test_settings, settings_env
+from tests.deliverability.conftest import zone
 from tests.deliverability.dns_server import LoopbackDns
 
 DNS_CHECKS = ("spf_from", "spf_envelope", "dkim", "dmarc", "mx")
-
-
-def write_key(path: Path) -> str:
-    key = ed25519.Ed25519PrivateKey.generate()
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode()
-
-
-def zone(public_key: str, *, spf: str | None = "v=spf1 mx ip4:127.0.0.1 -all",
-         bounce_spf: str = "v=spf1 include:_spf.coalition.example.org ~all",
-         dkim_key: str | None = None, dmarc: str = "v=DMARC1; p=reject; adkim=r; aspf=r",
-         mx: bool = True) -> str:  # fmt: skip
-    """The coalition's zone as an operator would write it, with one part changed per test."""
-    lines = [
-        "$TTL 300",
-        '_spf.coalition.example.org. IN TXT "v=spf1 ip4:127.0.0.0/8 -all"',
-        f'bounces.coalition.example.org. IN TXT "{bounce_spf}"',
-        "mx.coalition.example.org. IN A 127.0.0.1",
-        f'news2026._domainkey.coalition.example.org. IN TXT "v=DKIM1; k=ed25519; '
-        f'p={dkim_key or public_key}"',
-        f'_dmarc.coalition.example.org. IN TXT "{dmarc}"',
-        "coalition.example.org. IN MX 10 mx.coalition.example.org.",
-        # another organisation's domains, for the misaligned set-up
-        'mailer.example.net. IN TXT "v=spf1 ip4:127.0.0.1 -all"',
-        "mailer.example.net. IN MX 10 mx.coalition.example.org.",
-    ]
-    if spf is not None:
-        lines.append(f'coalition.example.org. IN TXT "{spf}"')
-    if mx:
-        lines.append("bounces.coalition.example.org. IN MX 10 mx.coalition.example.org.")
-    return "\n".join(lines) + "\n"
-
-
-@pytest.fixture
-def key(tmp_path: Path) -> str:
-    return write_key(tmp_path / "dkim.pem")
-
-
-@pytest.fixture
-def dns_server(key: str) -> Iterator[LoopbackDns]:
-    with LoopbackDns(zone(key)) as server:
-        yield server
 
 
 def doctor_settings(tmp_path: Path, dns_server: LoopbackDns, smtp_url: str, **extra) -> Settings:
