@@ -301,7 +301,7 @@ def doctor(no_network: bool) -> None:
         sys.exit(1)
 
 
-# ---- Content (issue 5): newsletter post ..., digest ..., feeds poll -------------------------
+# ---- Content: newsletter post ..., digest ..., feeds poll -------------------------
 from newsletter.cli_content import digest, feeds, post  # noqa: E402
 
 cli.add_command(post)

@@ -1,8 +1,8 @@
 """``newsletter post ...``, ``newsletter digest ...`` and ``newsletter feeds poll``.
 
 Thin shells over ``newsletter.content``: parse options, run one function in a unit of work,
-and start the campaigns it created only after the commit (invariant 1). The staff console
-calls the same functions.
+and start the campaigns it created only after the commit (invariant `commit-then-enqueue`). The
+staff console calls the same functions.
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ class Settings(BaseSettings):
     # Shifts this process's clock (newsletter/clock.py) so tests and demos can run every
     # process of the service at another moment; refused in production.
     clock_offset_seconds: float = 0.0
-    # ---- Sending engine (issue 4) ----
+    # ---- Sending engine ----
     # A chunk ends after this many messages or this many seconds, whichever comes first: large
     # chunks cost fewer database round trips at full speed, the time bound keeps pause, cancel
     # and the unsubscribe re-check prompt when a rate limit slows sending down.
@@ -175,7 +175,7 @@ class Settings(BaseSettings):
     send_auto_pause_min_attempts: int = Field(default=100, ge=1)
     # The error rate is taken over about this many recent attempts (exponentially weighted).
     send_auto_pause_window: int = Field(default=500, ge=2, le=1_000_000)
-    # -- content: alerts, digest, events, feeds (issue 5) --
+    # -- content: alerts, digest, events, feeds --
     alert_lists: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: {"press_release": "press-releases", "event": "events"}
     )
@@ -235,7 +235,7 @@ class Settings(BaseSettings):
             SmtpTarget.from_url(url)
         return value
 
-    # ---- Subscriber journey (issue 3): sign-up, double opt-in, privacy, anti-abuse ----
+    # ---- Subscriber journey: sign-up, double opt-in, privacy, anti-abuse ----
     consent_text_version: str = Field(default="2026-11", min_length=1, max_length=50)
     address_hash_key: str = ""  # set once at installation, never changed (addresses.py)
     consent_ip: Literal["drop", "truncate", "full"] = "truncate"
@@ -253,7 +253,7 @@ class Settings(BaseSettings):
     min_fill_seconds: float = Field(default=3.0, ge=0, le=600)
     altcha_enabled: bool = False
     altcha_max_number: int = Field(default=50_000, ge=1000, le=10_000_000)
-    # ---- Bounces and complaints (issue 6; see newsletter/bounces/) ----
+    # ---- Bounces and complaints (see newsletter/bounces/) ----
     bounce_soft_threshold: float = Field(default=5.0, gt=0, le=1000)
     bounce_soft_weight: float = Field(default=1.0, gt=0, le=1000)
     bounce_score_half_life_days: float = Field(default=30.0, gt=0, le=3650)
@@ -276,7 +276,7 @@ class Settings(BaseSettings):
     postmark_webhook_password: str | None = None
     sendgrid_webhook_public_key: str | None = None
     mailgun_webhook_signing_key: str | None = None
-    # ---- Staff console (issue 7) ----
+    # ---- Staff console ----
     staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     staff_session_idle_minutes: int = Field(default=120, ge=5, le=24 * 60)
     login_max_failures: int = Field(default=5, ge=1, le=100)

@@ -1,7 +1,7 @@
 """Declarative base, engine and session factory, and the unit of work.
 
-Invariant 1 starts here: the database is the source of truth, and work is handed to Celery
-only after the transaction that makes it visible has committed (see ``after_commit``).
+Invariant `commit-then-enqueue` starts here: the database is the source of truth, and work is handed
+to Celery only after the transaction that makes it visible has committed (see ``after_commit``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The signed links and addresses every email carries (DESIGN invariant 8).
+"""The signed links and addresses every email carries (invariant `opaque-scoped-tokens`).
 
 One place decides what an unsubscribe link, a preference-centre link, the
 ``List-Unsubscribe`` mailto and a VERP return path look like, so the sending engine

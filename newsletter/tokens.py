@@ -1,4 +1,4 @@
-"""Signed, single-purpose tokens for links and VERP addresses (DESIGN invariant 8).
+"""Signed, single-purpose tokens for links and VERP addresses (invariant `opaque-scoped-tokens`).
 
 A token carries an opaque id (a subscriber's public id, a delivery id), never an address.
 It is bound to one *purpose* ("confirm", "unsubscribe", "preferences", "verp", ...): the

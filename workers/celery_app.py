@@ -1,15 +1,18 @@
 """The Celery application, configured for mail that must not be lost or sent twice.
 
-- JSON only: tasks carry ids, never pickled state (invariant 1).
+- JSON only: tasks carry ids, never pickled state (invariant `commit-then-enqueue`).
 - ``acks_late`` + ``task_reject_on_worker_lost``: a task is acknowledged after it ran, so a
   worker killed mid-batch hands its message back to the broker instead of dropping it; the
-  database claim (invariant 3) keeps the redelivery from re-sending rows already sent.
+  database claim (invariant `claim-and-record`) keeps the redelivery from re-sending rows already
+  sent.
 - prefetch 1: a worker holds one send batch at a time, so a slow worker does not hoard work.
 - visibility timeout (Redis): an unacknowledged message is redelivered after this long. It
   must exceed the longest task (``SEND_TASK_TIME_LIMIT``), else a running batch would be
-  handed to a second worker. Far-future work never rides on ETAs (invariant 4).
+  handed to a second worker. Far-future work never rides on ETAs (invariant
+  `far-future-in-the-database`).
 - Redis restarts: workers reconnect forever and a running batch goes on; the tasks lost with a
-  Redis that kept nothing are recovered by the tick's sweeps from the database (invariant 2).
+  Redis that kept nothing are recovered by the tick's sweeps from the database (invariant
+  `snapshot-once`).
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": TICK_SECONDS,
                 "options": {"expires": 55},
             },
-            # -- content (issue 5): embargoed alerts, the monthly digest, website feeds --
+            # -- content: embargoed alerts, the monthly digest, website feeds --
             "content-tick": {
                 "task": "newsletter.content_tick",
                 "schedule": TICK_SECONDS,
@@ -88,17 +91,17 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": TICK_SECONDS,
                 "options": {"expires": 55},
             },
-            "sweep-inbound": {  # issue 6: stored bounces whose task was lost
+            "sweep-inbound": {  # stored bounces whose task was lost
                 "task": "newsletter.sweep_inbound",
                 "schedule": 300.0,
                 "options": {"expires": 290},
             },
-            "poll-bounce-mailbox": {  # issue 6: only does work when IMAP_URL is set
+            "poll-bounce-mailbox": {  # only does work when IMAP_URL is set
                 "task": "newsletter.poll_bounce_mailbox",
                 "schedule": settings.imap_poll_seconds,
                 "options": {"expires": max(settings.imap_poll_seconds - 5, 5)},
             },
-            "purge-pending": {  # issue 3: expired double opt-in sign-ups
+            "purge-pending": {  # expired double opt-in sign-ups
                 "task": "newsletter.purge_pending",
                 "schedule": 3600.0,
                 "options": {"expires": 3000},

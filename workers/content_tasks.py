@@ -1,9 +1,9 @@
-"""Content tasks (issue 5): the content beat, feed polling, starting alerts after publish.
+"""Content tasks: the content beat, feed polling, starting alerts after publish.
 
 Each task opens a unit of work, calls one ``newsletter.content`` function and, once that
 transaction has committed, asks the sending engine to start the campaigns it created
-(invariant 1). Campaigns are started by task *name*, so this module needs nothing of the
-engine but its contract: ``newsletter.start_campaign(campaign_id)``.
+(invariant `commit-then-enqueue`). Campaigns are started by task *name*, so this module needs
+nothing of the engine but its contract: ``newsletter.start_campaign(campaign_id)``.
 """
 
 from __future__ import annotations

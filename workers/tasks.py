@@ -1,6 +1,7 @@
 """Celery tasks: each one opens a unit of work, calls one ``newsletter`` function, returns.
 
-Arguments are ids and plain values (JSON); the state lives in the database (invariant 1).
+Arguments are ids and plain values (JSON); the state lives in the database (invariant
+`commit-then-enqueue`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def send_test(address: str, language: str | None = None) -> dict[str, object]:
     return {"outcome": str(result.outcome), "code": result.code}
 
 
-# ---- Sending engine (issue 4) ----------------------------------------------------------------
+# ---- Sending engine ----------------------------------------------------------------
 # A database that does not answer (a PostgreSQL restart) fails a task before it sent anything or
 # after it recorded what it sent (`pipeline` retries the recording itself): trying the task
 # again a little later is safe, and quicker than waiting for the tick's sweep.
@@ -67,7 +68,8 @@ DB_RETRY = {
 
 
 def enqueue_batches(batches: service.Batches) -> None:
-    """Fan out, one task per id range; call only after the snapshot committed (invariant 1)."""
+    """Fan out, one task per id range; call only after the snapshot committed (invariant
+    `commit-then-enqueue`)."""
     for first_id, last_id in batches.ranges:
         send_batch.delay(batches.campaign_id, first_id, last_id)
 
@@ -95,7 +97,7 @@ def send_sweep(campaign_id: int) -> dict[str, object]:
     return dataclasses.asdict(report)
 
 
-# ---- Bounces and complaints (issue 6) ----
+# ---- Bounces and complaints ----
 
 
 @shared_task(name="newsletter.process_inbound")
@@ -130,7 +132,7 @@ def poll_bounce_mailbox() -> int:
     return poll_mailbox(get_settings(), session_factory(), process_inbound.delay)
 
 
-# ---- Subscriber journey (issue 3) -------------------------------------------------------------
+# ---- Subscriber journey -------------------------------------------------------------
 @shared_task(name="newsletter.send_journey_email", bind=True, max_retries=10)
 def send_journey_email(self, kind: str, subscriber_id: int) -> str:  # type: ignore[no-untyped-def]
     """A confirm/welcome/already email the web process could not hand to the relay: retry it."""
@@ -153,7 +155,7 @@ def purge_pending() -> int:
         return purge_expired_pending(session, get_settings())
 
 
-# ---- Staff console (issue 7) ----
+# ---- Staff console ----
 
 
 @shared_task(name="newsletter.staff_password_reset")

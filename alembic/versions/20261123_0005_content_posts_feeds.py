@@ -1,4 +1,4 @@
-"""Content: post download links, feed polling state, per-post alert switch (issue 5).
+"""Content: post download links, feed polling state, per-post alert switch.
 
 Revision ID: 0005
 Revises: 0007

@@ -1,4 +1,4 @@
-"""Campaigns: the recent error window that decides auto-pause (issue 4).
+"""Campaigns: the recent error window that decides auto-pause.
 
 Revision ID: 0009
 Revises: 0008

@@ -1,4 +1,5 @@
-"""The bounce policy: what one bounce, complaint or unsubscribe does (invariant 7).
+"""The bounce policy: what one bounce, complaint or unsubscribe does (invariant
+`suppressed-before-next-send`).
 
 Every source (SMTP-time rejections and deliveries whose retries ran out, from the sending engine;
 DSNs and ARF reports from the inbound receiver or the IMAP mailbox; provider webhooks) ends in

@@ -2,9 +2,9 @@
 
 Why on the Delivery rows: the sending engine already leaves a queued row alone until its
 ``next_attempt_at`` (retries use it), and the minute tick sweeps rows as they come due
-(invariant 4: far-future work in the database). So a digest for 09:00 local is one campaign,
-snapshotted once, whose rows open zone by zone: Kinshasa's at 08:00 UTC, Lima's at 14:00 UTC.
-One UPDATE per distinct zone among the recipients, never one per recipient.
+(invariant `far-future-in-the-database`: far-future work in the database). So a digest for 09:00
+local is one campaign, snapshotted once, whose rows open zone by zone: Kinshasa's at 08:00 UTC,
+Lima's at 14:00 UTC. One UPDATE per distinct zone among the recipients, never one per recipient.
 """
 
 from __future__ import annotations

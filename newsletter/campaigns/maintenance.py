@@ -1,9 +1,10 @@
-"""The beat tick's work on campaigns (invariant 4: far-future work lives in the database).
+"""The beat tick's work on campaigns (invariant `far-future-in-the-database`: far-future work lives
+in the database).
 
 Once a minute: find scheduled campaigns whose time has come, take back claims of workers that
-died (invariant 3), close campaigns with nothing left, and say which sending campaigns have
-due work (retries whose backoff has passed, reclaimed rows, rows whose batch task was lost
-with the broker) so the caller can enqueue sweeps after commit.
+died (invariant `claim-and-record`), close campaigns with nothing left, and say which sending
+campaigns have due work (retries whose backoff has passed, reclaimed rows, rows whose batch task was
+lost with the broker) so the caller can enqueue sweeps after commit.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Campaign and Delivery.
 
-Invariant 2: a campaign's recipients are snapshotted into Delivery rows (one per campaign x
-subscriber, enforced by a unique constraint) and every row ends in a final state. The
+Invariant `snapshot-once`: a campaign's recipients are snapshotted into Delivery rows (one per
+campaign x subscriber, enforced by a unique constraint) and every row ends in a final state. The
 ``ix_deliveries_claimable`` index serves the workers' claim query.
 """
 

@@ -1,9 +1,9 @@
 """Who a campaign may mail: one predicate, used by the snapshot and by the check before each send.
 
-Invariants 2 and 7: the snapshot (one INSERT ... SELECT) and the re-check right before a message
-leaves must agree on "sendable", so both are built from `sendable_condition`: the subscriber is
-active, has an active subscription to one of the campaign's lists, and their address (by hash)
-is not suppressed.
+Invariants `snapshot-once` and `suppressed-before-next-send`: the snapshot (one INSERT ... SELECT)
+and the re-check right before a message leaves must agree on "sendable", so both are built from
+`sendable_condition`: the subscriber is active, has an active subscription to one of the campaign's
+lists, and their address (by hash) is not suppressed.
 """
 
 from __future__ import annotations

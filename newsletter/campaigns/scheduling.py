@@ -1,4 +1,5 @@
-"""What the beat tick finds due (invariant 4: far-future work lives in the database).
+"""What the beat tick finds due (invariant `far-future-in-the-database`: far-future work lives in
+the database).
 
 The foundation only finds scheduled campaigns whose time has come; starting them (the
 snapshot into Delivery rows) belongs to the sending engine.

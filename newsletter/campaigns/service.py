@@ -1,11 +1,11 @@
 """Starting a campaign and moving it through its life: start, pause, resume, cancel.
 
-Invariants 1 and 2: `start_campaign` snapshots the recipients in one statement and returns the
-batches to enqueue; the caller (a Celery task, a test) enqueues them only after its transaction
-committed. Pause and cancel are one UPDATE of the campaign row: every worker reads that status
-with each chunk it records (`newsletter.delivery.pipeline`), so they take effect within one chunk
-(``SEND_CHUNK_SIZE`` messages or ``SEND_CHUNK_SECONDS``, whichever ends first) on every
-worker.
+Invariants `commit-then-enqueue` and `snapshot-once`: `start_campaign` snapshots the recipients in
+one statement and returns the batches to enqueue; the caller (a Celery task, a test) enqueues them
+only after its transaction committed. Pause and cancel are one UPDATE of the campaign row: every
+worker reads that status with each chunk it records (`newsletter.delivery.pipeline`), so they take
+effect within one chunk (``SEND_CHUNK_SIZE`` messages or ``SEND_CHUNK_SECONDS``, whichever ends
+first) on every worker.
 
 Statuses: draft -> scheduled -> sending -> sent, with sending <-> paused, and cancelled from any
 state that has not finished. A campaign that cannot be composed becomes failed.
@@ -129,7 +129,8 @@ def _finish(campaign: Campaign, status: CampaignStatus, now: dt.datetime, reason
 
 
 def schedule_campaign(session: Session, campaign_id: int, at: dt.datetime) -> None:
-    """Let the beat tick start the campaign at ``at`` (invariant 4: no Celery ETA)."""
+    """Let the beat tick start the campaign at ``at`` (invariant `far-future-in-the-database`: no
+    Celery ETA)."""
     campaign = load_campaign(session, campaign_id, lock=True)
     if campaign.status not in STARTABLE:
         raise CampaignStateError(f"cannot schedule a campaign that is {campaign.status}")

@@ -7,7 +7,8 @@ decide at the same moment that "this press release needs its alert". The campaig
 
 A campaign ready to go is left *scheduled for now*: the caller enqueues the sending engine's
 ``newsletter.start_campaign`` after commit for speed, and if that message is lost the engine's
-once-a-minute tick starts it anyway (invariant 4). A held campaign stays a draft for staff.
+once-a-minute tick starts it anyway (invariant `far-future-in-the-database`). A held campaign stays
+a draft for staff.
 """
 
 from __future__ import annotations

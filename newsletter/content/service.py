@@ -6,7 +6,7 @@ embargo that leaked into the archive or a digest early would break the coalition
 journalists, so every reader of posts goes through :func:`public_filter`/:func:`is_public`.
 
 Publishing never sends mail itself: the caller asks :mod:`newsletter.content.alerts` for the
-alert campaigns that became due and starts them after commit (invariant 1).
+alert campaigns that became due and starts them after commit (invariant `commit-then-enqueue`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """What the content beat finds due each minute: alerts whose embargo passed, the digest.
 
-Invariant 4: an embargo or a digest date is far-future work, so it lives in the database
-(``embargo_until``, ``published_at``, the digest settings) and this tick picks it up; no
-Celery ETA is ever set. The returned ids are started by the caller after commit.
+Invariant `far-future-in-the-database`: an embargo or a digest date is far-future work, so it lives
+in the database (``embargo_until``, ``published_at``, the digest settings) and this tick picks it
+up; no Celery ETA is ever set. The returned ids are started by the caller after commit.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The end of a sent chunk: record it, learn of a pause or cancel, re-check who comes next.
 
-Invariants 3 and 7. One transaction per chunk (`ChunkCloser.close`) re-checks that the next
-chunk's recipients are still subscribed and not suppressed, refreshes the claims of a long batch,
-records the outcomes and reads the campaign's status back (pause/cancel, and auto-pause when its
-recent error rate is too high).
+Invariants `claim-and-record` and `suppressed-before-next-send`. One transaction per chunk
+(`ChunkCloser.close`) re-checks that the next chunk's recipients are still subscribed and not
+suppressed, refreshes the claims of a long batch, records the outcomes and reads the campaign's
+status back (pause/cancel, and auto-pause when its recent error rate is too high).
 
 Why retries live here: when this transaction fails, the chunk's messages have already left.
 The pipeline's reaction to an exception is to hand its unsent rows back, and a chunk that was

@@ -1,9 +1,9 @@
 """Claiming deliveries for one worker, releasing them, and taking back claims of dead workers.
 
-Invariant 3: a worker claims rows with one UPDATE whose sub-select is ``FOR UPDATE SKIP LOCKED``
-on PostgreSQL, so two workers given overlapping ranges never take the same row and never wait
-for each other. On SQLite (the embedded default) the same single statement is safe without
-row locks: SQLite runs one writer at a time, and the UPDATE re-checks the status it changes.
+Invariant `claim-and-record`: a worker claims rows with one UPDATE whose sub-select is ``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL, so two workers given overlapping ranges never take the same row and
+never wait for each other. On SQLite (the embedded default) the same single statement is safe
+without row locks: SQLite runs one writer at a time, and the UPDATE re-checks the status it changes.
 
 A claimed row is in status ``sending`` with ``claimed_at``/``claimed_by`` set. The worker records
 outcomes chunk by chunk; if it dies, its unrecorded rows stay ``sending`` and `reclaim_stale`

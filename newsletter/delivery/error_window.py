@@ -1,4 +1,4 @@
-"""A campaign's recent error rate, which decides when it pauses itself (issue 4, lifecycle).
+"""A campaign's recent error rate, which decides when it pauses itself (lifecycle).
 
 Why not the whole campaign's rate: a relay that starts refusing after 90,000 good messages of a
 100,000-recipient campaign would need another 30,000 refusals before the overall rate passed 25%.

@@ -1,8 +1,8 @@
 """The `Mailer` interface and its two implementations: an SMTP relay and a local outbox folder.
 
-A mailer moves bytes; it decides nothing. Every reply goes through `outcomes` (invariant 6), and
-`send` never raises for a per-message problem: the caller records the `SendResult` on the
-Delivery row in the same connection that sent it (invariant 3).
+A mailer moves bytes; it decides nothing. Every reply goes through `outcomes` (invariant
+`one-reply-classifier`), and `send` never raises for a per-message problem: the caller records the
+`SendResult` on the Delivery row in the same connection that sent it (invariant `claim-and-record`).
 
 Logs name the relay (host:port), codes and counts, never an address or a reply text (which
 often echoes the address).
@@ -66,7 +66,8 @@ class Mailer(Protocol):
 
 
 def check_envelope(mail_from: str, recipients: Sequence[str]) -> None:
-    """Refuse line breaks in envelope addresses (invariant 9); they would inject SMTP commands."""
+    """Refuse line breaks in envelope addresses (invariant `sandbox-and-safe-headers`); they would
+    inject SMTP commands."""
     if not recipients:
         raise ValueError("a message needs at least one recipient")
     for address in (mail_from, *recipients):

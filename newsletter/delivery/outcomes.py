@@ -1,4 +1,4 @@
-"""The one place an SMTP reply becomes sent, deferred or failed (invariant 6).
+"""The one place an SMTP reply becomes sent, deferred or failed (invariant `one-reply-classifier`).
 
 Why one module: the status of every Delivery row, the retry backoff and the bounce policy all
 follow from this decision. If each caller read reply codes its own way, a 552 "mailbox full" would

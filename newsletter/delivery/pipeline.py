@@ -1,13 +1,14 @@
 """Send one batch: claim, compose once per variant, then per chunk re-check, send, record.
 
-The hot path (invariant 5): composing happens once per (language, time zone) variant and is
-cached for the batch; per message only `personalise` (byte substitution) and the SMTP
+The hot path (invariant `once-per-variant`): composing happens once per (language, time zone)
+variant and is cached for the batch; per message only `personalise` (byte substitution) and the SMTP
 transaction run. One SMTP connection serves the whole batch.
 
 Per chunk of ``SEND_CHUNK_SIZE`` messages, one transaction (`chunks`) records its outcomes, reads
 the campaign's status back (pause/cancel take effect here, on every worker) and re-checks that
-the next chunk's recipients are still subscribed and not suppressed (invariant 7). A crash can
-therefore re-send at most one chunk, never a batch (invariant 3); a database restart, none.
+the next chunk's recipients are still subscribed and not suppressed (invariant
+`suppressed-before-next-send`). A crash can therefore re-send at most one chunk, never a batch
+(invariant `claim-and-record`); a database restart, none.
 """
 
 from __future__ import annotations

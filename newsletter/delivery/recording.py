@@ -1,13 +1,14 @@
 """Recording what became of a chunk of messages: one bulk UPDATE, one counter UPDATE.
 
-Invariants 2, 3 and 6: every claimed row leaves ``sending`` for a status that follows only from
-its `SendResult` (classified in `outcomes`): sent; deferred with exponential backoff until the
-retry deadline, then bounced with a bounce event (`smtp_bounces.record_expiry`); bounced for a
-5xx (with a bounce event, and a suppression for an address that does not exist); skipped when
-the person left or was suppressed meanwhile.
+Invariants `snapshot-once`, `claim-and-record` and `one-reply-classifier`: every claimed row leaves
+``sending`` for a status that follows only from its `SendResult` (classified in `outcomes`): sent;
+deferred with exponential backoff until the retry deadline, then bounced with a bounce event
+(`smtp_bounces.record_expiry`); bounced for a 5xx (with a bounce event, and a suppression for an
+address that does not exist); skipped when the person left or was suppressed meanwhile.
 
 The campaign's counters move by the chunk's deltas in the same transaction, and the UPDATE
-returns the campaign's status: that is how a worker learns of a pause or cancel (invariant 7).
+returns the campaign's status: that is how a worker learns of a pause or cancel (invariant
+`suppressed-before-next-send`).
 """
 
 from __future__ import annotations

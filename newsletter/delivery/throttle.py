@@ -13,7 +13,8 @@ single worker process, a per-process limit otherwise (documented in the README).
 When Redis is configured but does not answer (restarting, unreachable), the throttle falls back to
 the in-process buckets for a few seconds at a time instead of raising: a rate-limit store must
 never stop a batch mid-chunk, because messages already sent in that chunk would then be handed
-back unrecorded and sent twice (invariant 3). The quota is briefly per process instead of shared.
+back unrecorded and sent twice (invariant `claim-and-record`). The quota is briefly per process
+instead of shared.
 """
 
 from __future__ import annotations

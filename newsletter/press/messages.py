@@ -2,7 +2,7 @@
 
 The embargo time is written in each journalist's zone and language ("Thursday 3 December
 2026, 04:00 (New York time)"). Rendered once per (message, language, zone) and cached for
-the run (invariant 5); each journalist's copy only differs by its To header.
+the run (invariant `once-per-variant`); each journalist's copy only differs by its To header.
 """
 
 from __future__ import annotations

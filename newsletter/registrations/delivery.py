@@ -4,11 +4,11 @@ A message is claimed by one conditional UPDATE (``queued`` -> ``sending``) commi
 it is sent: of two beats, two workers or a retried task, one claim wins and the others skip
 the row. It is marked sent right after the relay accepted it. A worker killed between the
 two leaves the row ``sending``; after ``STALE_CLAIM`` it is handed back, so at most the
-message in flight can be repeated (invariant 3's promise for campaigns).
+message in flight can be repeated (invariant `claim-and-record`'s promise for campaigns).
 
-Relay answers are classified by :mod:`newsletter.delivery.outcomes` (invariant 6): a 4xx
-defers with backoff, a 5xx ends the row as failed. Suppressed addresses are never mailed
-(invariant 7), checked just before each send.
+Relay answers are classified by :mod:`newsletter.delivery.outcomes` (invariant
+`one-reply-classifier`): a 4xx defers with backoff, a 5xx ends the row as failed. Suppressed
+addresses are never mailed (invariant `suppressed-before-next-send`), checked just before each send.
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ def claim(session: Session, message_id: int, now: dt.datetime, model: Any = None
 
 
 def record_result(row: Any, result: SendResult, now: dt.datetime, report: DeliveryReport) -> None:
-    """Sent, deferred with backoff (until ``MAX_ATTEMPTS``), or failed (invariant 6)."""
+    """Sent, deferred with backoff (until ``MAX_ATTEMPTS``), or failed (invariant
+    `one-reply-classifier`)."""
     if result.outcome is Outcome.SENT:
         finish(row, MessageStatus.SENT, f"{result.code}", now)
         report.sent += 1

@@ -1,7 +1,7 @@
 """The emails a registrant receives, built from one queued :class:`RegistrationMessage`.
 
-Invariant 5 for event mail: the text is the same for every registrant sharing a language
-and a time zone, so :class:`MessageBuilder` renders (Jinja, gettext, premailer) once per
+Invariant `once-per-variant` for event mail: the text is the same for every registrant sharing a
+language and a time zone, so :class:`MessageBuilder` renders (Jinja, gettext, premailer) once per
 ``(message key, language, zone)`` and each message only substitutes its greeting and its
 own cancel link. The ``.ics`` differs per person only by the ATTENDEE line, built cheaply.
 """

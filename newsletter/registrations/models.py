@@ -5,7 +5,7 @@ Why a message table with a unique key per registrant: a reminder must leave once
 one beat or two find it due and whatever task is retried. ``(registration_id, key)`` is
 unique, so the row is created once; the row is claimed by one conditional UPDATE before it is
 sent, so it is sent once (a crash mid-send can repeat only the message in flight, as
-invariant 3 allows for campaigns).
+invariant `claim-and-record` allows for campaigns).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Which reminders are due now: one per registrant, offset and start, planned by the beat.
 
-Invariant 4: the reminder instants (start − 24 h, start − 1 h, ...) are far-future work, so
-they are derived from the database each minute, never set as Celery ETAs. The instant is the
-same for every registrant (an event starts at one moment whatever the reader's zone); only
-the wording of the time differs, and that is the message's job.
+Invariant `far-future-in-the-database`: the reminder instants (start − 24 h, start − 1 h, ...) are
+far-future work, so they are derived from the database each minute, never set as Celery ETAs. The
+instant is the same for every registrant (an event starts at one moment whatever the reader's zone);
+only the wording of the time differs, and that is the message's job.
 
 A reminder's key names its offset *and the start it was planned for*
 (``reminder:1440:1765209600``): when an event moves, the old rows no longer match the start

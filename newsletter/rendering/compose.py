@@ -1,8 +1,8 @@
 """Compose a campaign once per variant, personalise it per recipient by cheap substitution.
 
-Invariant 5: template render, premailer and the text alternative happen once per language
-variant (and per reader time zone only when the campaign shows an event time). The result is a
-`ComposedVariant`: the constant headers already folded and encoded, and each body part split
+Invariant `once-per-variant`: template render, premailer and the text alternative happen once per
+language variant (and per reader time zone only when the campaign shows an event time). The result
+is a `ComposedVariant`: the constant headers already folded and encoded, and each body part split
 into byte segments around per-recipient placeholders. `personalise` then only joins bytes,
 quoted-printable-encodes them (C code in ``binascii``) and adds the per-recipient headers (see
 `newsletter.rendering.mime`). No ``EmailMessage`` is built per recipient.

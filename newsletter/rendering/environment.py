@@ -2,7 +2,8 @@
 
 System emails and pages are written by developers and load from ``templates/``; they get a
 normal environment with autoescape for HTML. Staff-written templates (a later issue) get the
-sandboxed environment (invariant 9). Both are built once per process and cached.
+sandboxed environment (invariant `sandbox-and-safe-headers`). Both are built once per process and
+cached.
 """
 
 from __future__ import annotations

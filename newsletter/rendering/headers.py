@@ -1,4 +1,4 @@
-"""Build messages with the ``email`` package's policies (invariant 9).
+"""Build messages with the ``email`` package's policies (invariant `sandbox-and-safe-headers`).
 
 A CR or LF in any header value is refused here, before a message exists: header injection
 through a subscriber's name or a staff-typed subject must be impossible, not filtered.

@@ -11,8 +11,8 @@ be spliced between two pieces. The output is a standard
 multipart/alternative message: text then HTML, both UTF-8 quoted-printable (every line at
 most 76 octets), CRLF line endings.
 
-Invariant 9 holds here too: a CR, LF or NUL in any header value (a subscriber's name, a staff
-subject) raises `HeaderInjection`; nothing is sent.
+Invariant `sandbox-and-safe-headers` holds here too: a CR, LF or NUL in any header value (a
+subscriber's name, a staff subject) raises `HeaderInjection`; nothing is sent.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Rendering staff-written templates safely: the sandbox, bounded in time and in output size.
 
-Invariant 9: staff templates render in Jinja2's sandbox with autoescape. A sandbox keeps a
-template away from Python's internals but not from wasting a worker: ``{{ "x" * 10**9 }}`` or
-a loop nested three deep would stall (or kill) the process that sends everybody's mail. So a
-render here is refused, with a clear error, when it
+Invariant `sandbox-and-safe-headers`: staff templates render in Jinja2's sandbox with autoescape. A
+sandbox keeps a template away from Python's internals but not from wasting a worker: ``{{ "x" *
+10**9 }}`` or a loop nested three deep would stall (or kill) the process that sends everybody's
+mail. So a render here is refused, with a clear error, when it
 
 - builds a string or list longer than ``max_output`` in one operation (``*``, ``**`` are
   intercepted before they allocate),

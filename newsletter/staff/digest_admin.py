@@ -3,8 +3,8 @@
 A held digest is a draft digest campaign with the reason "held for approval"
 (`newsletter.content.mailings.create_once`). Approving schedules it for now: the caller
 enqueues the start after commit, and if that message is lost the beat's tick starts it anyway
-(invariant 4). Discarding cancels it; its period key stays taken, so the beat never builds that
-month's digest again (staff decided it should not go). Both are audited.
+(invariant `far-future-in-the-database`). Discarding cancels it; its period key stays taken, so the
+beat never builds that month's digest again (staff decided it should not go). Both are audited.
 """
 
 from __future__ import annotations

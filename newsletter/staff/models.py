@@ -1,7 +1,7 @@
 """Staff users, API tokens (stored hashed, shown once) and the audit log.
 
-Invariant 10: subscriber data leaves only through authenticated, audited paths; the audit
-log records who did what, when and from where, never the subscriber's address itself.
+Invariant `privacy-by-default`: subscriber data leaves only through authenticated, audited paths;
+the audit log records who did what, when and from where, never the subscriber's address itself.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class StaffUser(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
-    # Sign-in hardening (issue 7): the TOTP secret is stored encrypted (see staff/totp.py);
+    # Sign-in hardening: the TOTP secret is stored encrypted (see staff/totp.py);
     # failures and the lock-out live here so they survive restarts and span web processes.
     totp_secret: Mapped[str | None] = mapped_column(String(300))
     totp_enabled_at: Mapped[dt.datetime | None]

@@ -1,4 +1,4 @@
-"""What staff may do to a subscriber, each action audited (invariant 10).
+"""What staff may do to a subscriber, each action audited (invariant `privacy-by-default`).
 
 Status changes and suppressions go through ``subscribers.status`` and the journey's own
 ``unsubscribe``/``erase``; this module only adds the staff semantics (reason, actor, audit)

@@ -1,8 +1,8 @@
 """Address normalisation and hashing: one place decides what "the same address" means.
 
 Suppressions store only the hash, so an erased supporter's address is never kept in clear
-but can still never be mailed again (invariant 7). The hash is keyed when
-``ADDRESS_HASH_KEY`` is set (see :func:`address_hash` for why).
+but can still never be mailed again (invariant `suppressed-before-next-send`). The hash is keyed
+when ``ADDRESS_HASH_KEY`` is set (see :func:`address_hash` for why).
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def normalise_address(raw: str) -> str:
 def address_hash(normalised: str) -> str:
     """The address's fingerprint: HMAC-SHA-256 under ``ADDRESS_HASH_KEY``, else SHA-256.
 
-    Why keyed (issue 3's decision): an erased supporter survives only as this hash in the
+    Why keyed (a decision of the subscriber journey): an erased supporter survives only as this
+    hash in the
     suppression list. Unkeyed, anyone holding a copy of the database (a seized server, a
     leaked backup) can hash a list of suspected activists' addresses and learn who was once
     subscribed. With a key kept outside the database, the hashes confirm nothing on their

@@ -5,7 +5,7 @@ counts and delivery rows stay consistent) but removes everything that identifies
 describes the person: address, name, language and time zone choices, consent IP and form,
 topics, status history, and the SMTP replies and bounce diagnostics stored for their
 deliveries (relays echo the address in them). What stays is the address's *hash* in the
-suppression list, so the address is never mailed again (invariant 7).
+suppression list, so the address is never mailed again (invariant `suppressed-before-next-send`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Cleaning what a person (or a website, or a bot) typed, before anything is stored.
 
 Every free-text field is length-limited and stripped of control characters here, in one
-place, so a name can never carry a line break into an email header (invariant 9) or a
-terminal escape into a log. Addresses go through email-validator; the optional
-deliverability (MX) check is bounded by ``DNS_TIMEOUT`` and, when DNS itself is
+place, so a name can never carry a line break into an email header (invariant
+`sandbox-and-safe-headers`) or a terminal escape into a log. Addresses go through email-validator;
+the optional deliverability (MX) check is bounded by ``DNS_TIMEOUT`` and, when DNS itself is
 unavailable, the address is accepted rather than refusing a real supporter.
 
 Errors are raised as :class:`InvalidInput` with a field name and a message already

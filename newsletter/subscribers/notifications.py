@@ -1,7 +1,7 @@
 """The journey's emails: confirm, welcome, already-subscribed; rendered once, sent after commit.
 
-Invariant 5 for system mail: each kind is rendered (Jinja, gettext, premailer) once per
-language with placeholder markers and cached; a message only substitutes its own values
+Invariant `once-per-variant` for system mail: each kind is rendered (Jinja, gettext, premailer) once
+per language with placeholder markers and cached; a message only substitutes its own values
 (greeting, links) into the cached text and HTML, escaped for HTML. Templates live in
 ``templates/email/<kind>/`` and extend ``templates/email/_base/``.
 

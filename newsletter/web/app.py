@@ -64,8 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_request_log(app)
     init_error_reporting(settings, "web")
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
-    app.include_router(journey_router)  # issue 3: subscribe, confirm, preferences, unsubscribe
-    app.include_router(webhooks_router)  # issue 6: provider bounce/complaint webhooks
+    app.include_router(journey_router)  # subscribe, confirm, preferences, unsubscribe
+    app.include_router(webhooks_router)  # provider bounce/complaint webhooks
     app.include_router(metrics_router)  # Prometheus, behind METRICS_TOKEN
 
     @app.middleware("http")
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request, "web/public/home.html", {"org_name": settings.org_name, "language": "en"}
         )
 
-    # -- content (issue 5): the public archive --
+    # -- content: the public archive --
     from newsletter.web.archive import NotPublic, not_public_page
     from newsletter.web.archive import router as archive_router
     from newsletter.web.events import router as events_router
@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from newsletter.web.admin import install_staff_console
 
-    install_staff_console(app)  # issue 7: /admin pages and /api/v1
+    install_staff_console(app)  # /admin pages and /api/v1
     return app
 
 

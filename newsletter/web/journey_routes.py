@@ -1,4 +1,4 @@
-"""The subscriber journey's routes in one router, included by ``create_app`` (issue 3)."""
+"""The subscriber journey's routes in one router, included by ``create_app``."""
 
 from __future__ import annotations
 

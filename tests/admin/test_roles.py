@@ -83,7 +83,7 @@ def test_every_admin_route_refuses_anonymous_and_lower_roles(
     anonymous = StaffClient(app)
     checked = 0
     walked = {route.path for route in admin_routes(app)}
-    assert walked >= {  # issue 7's late additions are walked like every other route
+    assert walked >= {  # the console's later pages are walked like every other route
         "/admin/digests",
         "/admin/digests/{campaign_id}",
         "/admin/digests/{campaign_id}/approve",

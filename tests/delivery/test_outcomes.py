@@ -1,4 +1,4 @@
-"""The classification table of SMTP replies (invariant 6), as pure cases."""
+"""The classification table of SMTP replies (invariant `one-reply-classifier`), as pure cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Invariant 2 when the infrastructure fails: PostgreSQL or Redis goes away mid-campaign.
+"""Invariant `snapshot-once` when the infrastructure fails: PostgreSQL or Redis goes away
+mid-campaign.
 
 Each test runs a real Celery worker process against its own Redis (a private redis-server) or
 its own path to PostgreSQL (a proxy that drops every connection, like a restart), so the
@@ -54,7 +55,7 @@ def _check_everyone_once(factory, smtp_server, campaign_id: int, addresses, what
     duplicates = sum(count - 1 for count in rcpts.values())
     print(f"\n{what}: {duplicates} duplicate(s) (bound: one chunk of {CHUNK}; expected 0)")
     assert set(rcpts) == set(addresses)
-    assert duplicates <= CHUNK  # invariant 3, whatever happens
+    assert duplicates <= CHUNK  # invariant `claim-and-record`, whatever happens
     assert duplicates == 0  # and none here: the chunk in flight was recorded, not handed back
     with factory() as session:
         counts = service.progress(session, campaign_id)

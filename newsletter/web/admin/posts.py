@@ -1,5 +1,5 @@
 """Post pages: write and edit in every language side by side, Markdown preview, publish now,
-publish at a time, embargo. The content rules are the content service's (issue 5)."""
+publish at a time, embargo. The content rules are the content service's."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What staff pages hand to the workers, and the sign-in limiter, built once per app.
 
-Pages enqueue by task name (ids only, after commit: invariant 1), so the web process does
-not import the task modules.
+Pages enqueue by task name (ids only, after commit: invariant `commit-then-enqueue`), so the web
+process does not import the task modules.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def enqueue(app: FastAPI, task_name: str, *args: Any) -> None:
 
 
 def enqueue_after_commit(app: FastAPI, db: Session, task_name: str, *args: Any) -> None:
-    """Enqueue once ``db`` has committed the work the task will read (invariant 1)."""
+    """Enqueue once ``db`` has committed the work the task will read (invariant
+    `commit-then-enqueue`)."""
     after_commit(db, lambda: enqueue(app, task_name, *args))
 
 
