@@ -290,6 +290,9 @@ class Settings(BaseSettings):
     metrics_token: str | None = None
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)
     worker_metrics_bind: str = "127.0.0.1"
+    # How often beat sends the tick (embargoes, due campaigns, sweeps). One minute in service;
+    # tests shorten it so a beat process ticks within seconds.
+    beat_tick_seconds: float = Field(default=60.0, ge=1, le=3600)
     beat_stale_seconds: float = Field(default=180.0, gt=0, le=86_400)
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

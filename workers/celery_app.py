@@ -31,7 +31,6 @@ SEND_QUEUE = "send"
 DEFAULT_QUEUE = "default"
 SEND_TASK_TIME_LIMIT = 15 * 60
 assert SEND_TASK_TIME_LIMIT < VISIBILITY_TIMEOUT, "a running batch would be redelivered"
-TICK_SECONDS = 60.0
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -67,28 +66,28 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "beat_schedule": {
             "tick": {
                 "task": "newsletter.tick",
-                "schedule": TICK_SECONDS,
+                "schedule": settings.beat_tick_seconds,
                 "options": {"expires": 55},
             },
             # -- content: embargoed alerts, the monthly digest, website feeds --
             "content-tick": {
                 "task": "newsletter.content_tick",
-                "schedule": TICK_SECONDS,
+                "schedule": settings.beat_tick_seconds,
                 "options": {"expires": 55},
             },
             "event-tick": {  # event registrations: reminders and queued registrant mail
                 "task": "newsletter.event_tick",
-                "schedule": TICK_SECONDS,
+                "schedule": settings.beat_tick_seconds,
                 "options": {"expires": 55},
             },
             "press-tick": {  # the press list's briefing mail still queued
                 "task": "newsletter.press_tick",
-                "schedule": TICK_SECONDS,
+                "schedule": settings.beat_tick_seconds,
                 "options": {"expires": 55},
             },
             "poll-feeds": {
                 "task": "newsletter.poll_feeds",
-                "schedule": TICK_SECONDS,
+                "schedule": settings.beat_tick_seconds,
                 "options": {"expires": 55},
             },
             "sweep-inbound": {  # stored bounces whose task was lost
