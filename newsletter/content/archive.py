@@ -2,8 +2,11 @@
 
 Why a module of its own: the archive is the one place anyone on the internet can read
 without signing in, so it must only ever go through :func:`public_filter` (no draft, no
-post before its embargo) and only ever read campaigns that already went out, and it must
-never touch subscriber tables. Everything returned here is safe to publish.
+post before its embargo) and only ever list campaigns that already went out to public lists
+only (a newsletter for a private list is not for the internet, whatever it says), and it must
+never touch subscriber tables (lists are read, never their members). Everything returned here is
+safe to publish. A campaign's own page stays reachable by its unguessable public id: that is the
+"view in your browser" link its readers received.
 """
 
 from __future__ import annotations
@@ -27,9 +30,14 @@ from newsletter.content.service import (
     public_posts_between,
     visible_from,
 )
+from newsletter.subscribers.models import MailingList
 
 PUBLISHED_CAMPAIGN_STATUSES = (CampaignStatus.SENDING, CampaignStatus.PAUSED, CampaignStatus.SENT)
 LISTED_CAMPAIGN_KINDS = (CampaignKind.DIGEST, CampaignKind.NEWSLETTER)
+# Listed only when every list the campaign went to is public (and it went to at least one).
+SENT_TO_PUBLIC_LISTS_ONLY = Campaign.lists.any() & ~Campaign.lists.any(
+    MailingList.is_public.is_(False)
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ def months(settings: Settings, session: Session, now: dt.datetime) -> list[Month
             Campaign.status.in_(PUBLISHED_CAMPAIGN_STATUSES),
             Campaign.kind.in_(LISTED_CAMPAIGN_KINDS),
             Campaign.started_at.is_not(None),
+            SENT_TO_PUBLIC_LISTS_ONLY,
         )
     ).all()
     campaigns = Counter(_period_of(moment, zone) for moment in started)
@@ -82,6 +91,7 @@ def month_campaigns(settings: Settings, session: Session, period: Period) -> lis
             .where(
                 Campaign.status.in_(PUBLISHED_CAMPAIGN_STATUSES),
                 Campaign.kind.in_(LISTED_CAMPAIGN_KINDS),
+                SENT_TO_PUBLIC_LISTS_ONLY,
                 Campaign.started_at >= start,
                 Campaign.started_at < end,
             )

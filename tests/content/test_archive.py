@@ -22,7 +22,7 @@ from newsletter.content.service import (
     publish_post,
 )
 from newsletter.db import utcnow
-from newsletter.subscribers.models import Subscriber
+from newsletter.subscribers.models import MailingList, Subscriber
 from newsletter.web.app import create_app
 from tests.conftest import clock_offset_to, make_test_settings
 
@@ -85,17 +85,26 @@ def archive_site(committed_db: sessionmaker[Session], pg_url: str, tmp_path, liv
             ),
             now=now - dt.timedelta(minutes=30),
         )  # fmt: skip
+        digest_list = MailingList(slug="monthly-digest", is_public=True)
+        members = MailingList(slug="members-only", is_public=False)
         sent = Campaign(
             kind=CampaignKind.DIGEST, name="Digest", template_name="digest",
             status=CampaignStatus.SENT, started_at=now - dt.timedelta(minutes=5),
             variants=[CampaignVariant(language="en", subject="The month in review")],
+            lists=[digest_list],
+        )  # fmt: skip
+        private = Campaign(
+            kind=CampaignKind.NEWSLETTER, name="Members", template_name="newsletter",
+            status=CampaignStatus.SENT, started_at=now - dt.timedelta(minutes=4),
+            variants=[CampaignVariant(language="en", subject="Members' briefing")],
+            lists=[digest_list, members],
         )  # fmt: skip
         held = Campaign(
             kind=CampaignKind.DIGEST, name="Held", template_name="digest",
             status=CampaignStatus.DRAFT,
             variants=[CampaignVariant(language="en", subject="Held digest")],
         )  # fmt: skip
-        session.add_all([sent, held])
+        session.add_all([sent, private, held])
         session.add(
             Subscriber(
                 email="reader@example.org", email_hash="h" * 64, language="en", name="Reader Name"
@@ -105,7 +114,7 @@ def archive_site(committed_db: sessionmaker[Session], pg_url: str, tmp_path, liv
         ids = {
             "public": public.public_id, "draft": draft.public_id,
             "embargoed": embargoed.public_id, "event": event.public_id,
-            "sent": sent.public_id, "held": held.public_id,
+            "sent": sent.public_id, "held": held.public_id, "private": private.public_id,
         }  # fmt: skip
     return live_server(create_app(settings)), ids
 
@@ -122,6 +131,12 @@ def test_archive_lists_public_posts_and_sent_campaigns_only(archive_site) -> Non
     assert month.status_code == 200
     assert "Public release" in month.text and "The month in review" in month.text
     assert "Held digest" not in month.text and "Embargoed release" not in month.text
+    # Sent to a private list (as well as a public one): never listed for the internet ...
+    assert "Members&#39; briefing" not in month.text and "Members' briefing" not in month.text
+    assert "Members" not in index.text
+    # ... while its readers' "view in your browser" link still opens it.
+    private = httpx.get(f"{base}/archive/campaigns/{_ids['private']}")
+    assert private.status_code == 200 and "briefing" in private.text
 
 
 def test_permalinks_show_public_posts_and_hide_drafts_and_embargoes(archive_site) -> None:
