@@ -26,9 +26,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newsletter.config import Settings
-from newsletter.content.markdown import html_to_text, sanitize_html
 from newsletter.content.models import FeedSource, Post, PostKind
 from newsletter.content.service import TranslationInput, create_post, publish_post
+from newsletter.rendering.markdown import html_to_text, sanitize_html
 
 log = logging.getLogger(__name__)
 MAX_FEED_BYTES = 5 * 1024 * 1024

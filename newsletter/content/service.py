@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from newsletter.content.markdown import render_markdown
 from newsletter.content.models import Post, PostDownload, PostKind, PostTranslation
 from newsletter.db import utcnow
 from newsletter.i18n import gettext as _
+from newsletter.rendering.markdown import render_markdown
 
 log = logging.getLogger(__name__)
 

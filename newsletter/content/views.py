@@ -18,10 +18,10 @@ from markupsafe import Markup
 
 from newsletter.config import Settings
 from newsletter.content.events import EventTimes, event_times, zone_or
-from newsletter.content.markdown import html_to_text, render_markdown
 from newsletter.content.models import Post, PostKind, PostTranslation
 from newsletter.content.service import visible_from
 from newsletter.i18n import gettext
+from newsletter.rendering.markdown import html_to_text, render_markdown
 
 KIND_ORDER = [
     PostKind.PRESS_RELEASE,
@@ -168,7 +168,7 @@ def post_view(
         language=shown,
         title=translation.title if translation else "",
         summary=translation.summary if translation else "",
-        body_html=Markup(body_html),  # noqa: S704 - sanitised by content.markdown
+        body_html=Markup(body_html),  # noqa: S704 - sanitised by rendering.markdown
         published_at=published,
         source_url=post.source_url,
         registration_url=post.registration_url,
@@ -190,7 +190,7 @@ def post_view(
         )
         if is_fallback
         else "",
-        contacts_html=Markup(contacts_html),  # noqa: S704 - sanitised by content.markdown
+        contacts_html=Markup(contacts_html),  # noqa: S704 - sanitised by rendering.markdown
         contacts_text=html_to_text(contacts_html),
         downloads=tuple(
             DownloadView(d.label, d.url) for d in post.downloads if d.language in (None, shown)

@@ -15,7 +15,6 @@ from markupsafe import Markup
 
 from newsletter.config import Settings
 from newsletter.content.events import event_times, registrant_calendar, zone_or
-from newsletter.content.markdown import render_markdown
 from newsletter.content.models import Post
 from newsletter.content.service import translation_for
 from newsletter.content.views import post_url
@@ -29,6 +28,7 @@ from newsletter.rendering.headers import (
     make_message_id,
     message_bytes,
 )
+from newsletter.rendering.markdown import render_markdown
 from newsletter.rendering.system_emails import RenderedEmail, render_system_email
 from newsletter.subscribers.notifications import personalise
 

@@ -18,11 +18,11 @@ from newsletter.config import Settings
 from newsletter.content import archive
 from newsletter.content.digest import Period
 from newsletter.content.events import event_calendar
-from newsletter.content.markdown import render_markdown
 from newsletter.content.service import translation_for
 from newsletter.content.views import KIND_ORDER, kind_label, post_view
 from newsletter.db import utcnow
 from newsletter.i18n import gettext, negotiate_language, using_language
+from newsletter.rendering.markdown import render_markdown
 from newsletter.web.app import session_dependency
 
 router = APIRouter(prefix="/archive", include_in_schema=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newsletter.content.markdown import html_to_text, render_markdown
+from newsletter.rendering.markdown import html_to_text, render_markdown
 
 
 def test_markdown_renders_emphasis_lists_and_links_with_noopener() -> None:

@@ -198,3 +198,44 @@ def test_spliced_values_decode_exactly_and_keep_lines_short(settings, name: str)
     assert f"\n{greeting}\n" in text.get_content().replace("\r\n", "\n")
     body = message.data.split(b"\r\n\r\n", 1)[1]
     assert all(len(line) <= 76 for line in body.split(b"\r\n"))
+
+
+REMOTE_BODY = (
+    "Before.\n\n![pixel](https://tracker.example/p.gif)\n\n"
+    '<img src="https://tracker.example/raw.gif"> <iframe src="https://video.example/x"></iframe>\n\n'
+    '<link rel="stylesheet" href="https://fonts.example/f.css">'
+    '<p style="background:url(https://tracker.example/bg.gif)">Styled</p>\n\n'
+    "[A link stays a link](https://example.org/report)"
+)
+
+
+def remote_references(html: str) -> list[str]:
+    """Every URL in ``html`` a mail client would fetch by itself (links are followed by a click)."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Fetches(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            for name, value in attrs:
+                value = value or ""
+                if name in {"src", "srcset", "background", "poster", "data"} or (
+                    tag == "link" and name == "href"
+                ):
+                    if not value.startswith(("cid:", "data:")):
+                        found.append(f"{tag}[{name}]={value}")
+                if name == "style" and "url(" in value:
+                    found.append(f"{tag}[style]={value}")
+
+    Fetches().feed(html)
+    return found
+
+
+@pytest.mark.parametrize("template_name", ["newsletter", "alert", "digest"])
+def test_a_pasted_tracking_pixel_never_reaches_a_reader(settings, template_name: str) -> None:
+    campaign = make_campaign(template_name)
+    campaign.variants[0].body_markdown = REMOTE_BODY
+    result = preview(settings, campaign, "en")
+    assert remote_references(result.html) == []
+    assert "<img" not in result.html and "<iframe" not in result.html  # pasted HTML is text
+    assert '<a href="https://example.org/report"' in result.html

@@ -15,8 +15,8 @@ from starlette.datastructures import FormData
 
 from newsletter.config import Settings
 from newsletter.content import service as content
-from newsletter.content.markdown import render_markdown
 from newsletter.content.models import Post, PostKind
+from newsletter.rendering.markdown import render_markdown
 from newsletter.staff import post_admin
 from newsletter.web.admin.deps import Staff, editor, viewer
 from newsletter.web.admin.rendering import redirect, render, translated
