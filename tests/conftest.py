@@ -42,8 +42,12 @@ PG_ADMIN_URL = os.environ.get(
 )
 REDIS_HOST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 # Parallel test runs on one machine (several checkouts) pick distinct Redis databases with
-# TEST_REDIS_DB_BASE: the broker uses BASE, the fixture database BASE + 1.
-_REDIS_DB_BASE = int(os.environ.get("TEST_REDIS_DB_BASE", "14"))
+# TEST_REDIS_DB_BASE: the broker uses BASE, the fixture database BASE + 1. Under pytest-xdist
+# each worker (gw0, gw1, ...) takes the pair below the previous one's: 14-15, 12-13, 10-11, ...
+_XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_REDIS_DB_BASE = int(os.environ.get("TEST_REDIS_DB_BASE", "14")) - 2 * _XDIST_INDEX
+if _REDIS_DB_BASE < 0:
+    raise RuntimeError("too many pytest-xdist workers for Redis's 16 databases")
 REDIS_BROKER_DB = _REDIS_DB_BASE
 REDIS_FIXTURE_DB = _REDIS_DB_BASE + 1
 

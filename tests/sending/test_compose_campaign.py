@@ -219,11 +219,11 @@ def remote_references(html: str) -> list[str]:
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
             for name, value in attrs:
                 value = value or ""
-                if name in {"src", "srcset", "background", "poster", "data"} or (
+                fetched = name in {"src", "srcset", "background", "poster", "data"} or (
                     tag == "link" and name == "href"
-                ):
-                    if not value.startswith(("cid:", "data:")):
-                        found.append(f"{tag}[{name}]={value}")
+                )
+                if fetched and not value.startswith(("cid:", "data:")):
+                    found.append(f"{tag}[{name}]={value}")
                 if name == "style" and "url(" in value:
                     found.append(f"{tag}[style]={value}")
 
