@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import email
 import hashlib
+import re
 from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.message import Message
@@ -27,12 +28,25 @@ from email.utils import parseaddr
 from newsletter.bounces.autoreply import auto_reply_reason
 from newsletter.bounces.classify import kind_for_status, normalise_status
 from newsletter.bounces.models import BounceKind
-from newsletter.bounces.nonstandard import scan
+from newsletter.bounces.nonstandard import report_text, scan
 from newsletter.bounces.reports import parse_arf, parse_dsn
 
 DSN, ARF, AUTO_REPLY, NON_STANDARD, NOTICE, UNKNOWN = (
     "dsn", "arf", "auto_reply", "non_standard", "notice", "unknown",
 )  # fmt: skip
+# How relays word "still trying" (Exim, Postfix, Sendmail, Exchange, Notes): decided before any
+# failure reader, because the same notices name the recipient and a temporary status.
+DELAY_SUBJECT = re.compile(
+    r"warning: message .* delayed|delayed mail|\(delay\)|delivery delayed|delivery status"
+    r" notification \(delay\)|message delayed|warning: could not send message for past",
+    re.IGNORECASE,
+)
+DELAY_TEXT = re.compile(
+    r"has not yet been delivered|delivery attempts will continue|this is a warning message only"
+    r"|will (continue to )?(retry|try)|still trying|delivery to the following recipients? has"
+    r" been delayed|has been delayed|no action is required on your part",
+    re.IGNORECASE,
+)
 MAIL_SYSTEM_SENDERS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
 _ARF_KINDS = {
     "abuse": BounceKind.COMPLAINT,
@@ -109,15 +123,28 @@ def _from_detectors(msg: Message, key: str) -> Analysis | None:
     failures = scan(msg)
     if not failures:
         return None
-    findings = []
-    for failure in failures[:50]:
-        kind = kind_for_status(failure.status, failure.diagnostic)
-        if failure.permanent and kind == BounceKind.SOFT and failure.status is None:
-            kind = BounceKind.HARD  # the detector read a permanent failure; nothing says otherwise
-        if not failure.permanent and kind == BounceKind.HARD:
-            kind = BounceKind.SOFT
-        findings.append(Finding(kind, failure.address, failure.status, failure.diagnostic))
-    return Analysis(NON_STANDARD, f"{len(findings)} failed recipient(s)", key, tuple(findings))
+    # The detectors' "temporary" failures are delay warnings ("still trying"): never a bounce.
+    # Their "permanent" ones are only as hard as the status and the wording say: a detector files
+    # mailbox-full, spam blocks and "retries exhausted" as permanent too, so the table decides.
+    permanent = [failure for failure in failures[:50] if failure.permanent]
+    if not permanent:
+        return Analysis(NOTICE, "delay warning (the relay is still trying)", key)
+    findings = tuple(
+        Finding(
+            kind_for_status(failure.status, failure.diagnostic),
+            failure.address,
+            failure.status,
+            failure.diagnostic,
+        )
+        for failure in permanent
+    )
+    return Analysis(NON_STANDARD, f"{len(findings)} failed recipient(s)", key, findings)
+
+
+def _is_delay_warning(msg: Message) -> bool:
+    if DELAY_SUBJECT.search(str(msg.get("Subject", ""))):
+        return True
+    return bool(DELAY_TEXT.search(report_text(msg, limit=4_000)))
 
 
 def _from_mail_system(msg: Message) -> bool:
@@ -134,6 +161,8 @@ def analyse_message(msg: Message, raw: bytes) -> Analysis:
         found = reader(msg, key)
         if found is not None:
             return found
+    if _is_delay_warning(msg):
+        return Analysis(NOTICE, "delay warning (the relay is still trying)", key)
     if _from_mail_system(msg):
         found = _from_detectors(msg, key)
         if found is not None:

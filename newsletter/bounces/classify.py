@@ -43,13 +43,24 @@ SENDER_SIDE_TEXT = re.compile(
     r"\bdmarc\b|\bspf\b|\bdkim\b|\bspam|block ?list|black ?list|\bblocked\b|\brbl\b"
     r"|spamhaus|spamcop|barracuda|reputation|\bpolicy\b|not authori[sz]ed to send"
     r"|unauthenticated|authentication (failed|required)|banned sending ip"
-    r"|rejected for policy|junk mail|bulk mail",
+    r"|rejected for policy|junk mail|bulk mail|too many (recipients|messages|connections)"
+    r"|rate limit|(rate|sending) limit|exceeded (the )?(rate|sending)|sender (address )?rejected"
+    r"|relay(ing)? (access )?"
+    r"denied|not permitted to relay|greylist|reverse (dns|hostname)|\bptr\b|sender verify",
+    re.IGNORECASE,
+)
+# A mailbox that may take mail again, or a failure the sender says is temporary.
+SOFT_TEXT = re.compile(
+    r"mailbox (is )?full|over ?quota|quota exceeded|exceeded (the )?(storage|quota)"
+    r"|insufficient (system )?storage|try again|retry (timeout|time) exceeded|retries exhausted"
+    r"|delivery time expired|message expired|mail loop|loops back to myself|too many hops",
     re.IGNORECASE,
 )
 # What servers without precise status codes say about a dead address (qmail, old Exchange).
 EXTRA_NO_SUCH_USER_TEXT = re.compile(
     r"no mailbox here|(user|recipient|mailbox|address) not found|invalid (recipient|mailbox)"
-    r"|recipient address rejected|account (has been )?(disabled|closed|deactivated)"
+    r"|account (has been )?(disabled|closed|deactivated)|(user|address) (does not|doesn't) have an?"
+    r" ([\w.-]+ )?account|no such person|unknown address|not listed in (the )?(domino|public)"
     r"|does not exist|host (or domain name )?not found",
     re.IGNORECASE,
 )
@@ -91,12 +102,17 @@ RULES: tuple[Rule, ...] = (
     Rule(
         BounceKind.SENDER_PROBLEM, "bad sender address", lambda s, t: s in SENDER_ADDRESS_STATUSES
     ),
-    Rule(BounceKind.HARD, "address does not exist", lambda s, t: s in HARD_STATUSES),
+    # Clear wording outranks the status code: servers put 5.1.1 on blocklist and rate-limit
+    # rejections, and 5.x on a full mailbox; suppressing on the code alone loses a supporter.
     Rule(
         BounceKind.SENDER_PROBLEM,
         "receiver refuses our sending (authentication, reputation, policy)",
         lambda s, t: bool(SENDER_SIDE_TEXT.search(t)),
     ),
+    Rule(
+        BounceKind.SOFT, "mailbox full or temporary wording", lambda s, t: bool(SOFT_TEXT.search(t))
+    ),
+    Rule(BounceKind.HARD, "address does not exist", lambda s, t: s in HARD_STATUSES),
     Rule(BounceKind.SOFT, "temporary status", lambda s, t: _cls(s) == "4"),
     Rule(BounceKind.SENDER_PROBLEM, "security or policy status", lambda s, t: _sub(s) == "5.7"),
     Rule(

@@ -36,7 +36,7 @@ class NonStandardFailure:
     diagnostic: str
 
 
-def _report_text(msg: Message, limit: int = 20_000) -> str:
+def report_text(msg: Message, limit: int = 20_000) -> str:
     """The human-readable report: the first text/plain part, cut before the returned message."""
     for part in msg.walk():
         if part.get_content_type() == "text/plain":
@@ -62,7 +62,7 @@ def scan(msg: Message) -> list[NonStandardFailure]:
     except Exception:  # a detector choking on a hostile message must not stop the worker
         log.warning("flufl.bounce detectors failed on a message", exc_info=True)
         return []
-    text = _report_text(msg)
+    text = report_text(msg)
     found = []
     for addresses, is_permanent in ((permanent, True), (temporary - permanent, False)):
         for raw in sorted(addresses):

@@ -90,8 +90,8 @@ def _field(block: Message, name: str) -> str:
 
 def parse_dsn(msg: Message) -> list[DsnRecipient] | None:
     """The per-recipient blocks of a DSN, or None when ``msg`` is not one."""
-    if report_type(msg) not in {"delivery-status", "global-delivery-status"}:
-        return None
+    # A delivery-status part counts wherever it sits: some systems wrap a real DSN (a delay
+    # notice, a failure) in multipart/mixed instead of multipart/report.
     part = _find_part(msg, DSN_STATUS_TYPES)
     if part is None:
         return None

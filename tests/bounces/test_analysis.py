@@ -85,3 +85,21 @@ def test_a_forged_verp_token_attributes_nothing(settings, tmp_path) -> None:
 def test_a_human_reply_is_unknown(settings) -> None:
     raw = load("human_reply.eml", settings)
     assert analyse_message(parse_bytes(raw), raw).category == "unknown"
+
+
+@pytest.mark.parametrize("name", ["exim_delay_warning.eml", "dsn_delayed_in_mixed.eml"])
+def test_a_delay_warning_in_any_shape_counts_against_nobody(settings, name) -> None:
+    """Exim's "delayed 24 hours" text and a DSN wrapped in multipart/mixed: still trying."""
+    raw = load(name, settings, delivery_id=42)
+    analysis = analyse_message(parse_bytes(raw), raw)
+    assert analysis.category == "notice", analysis.note
+    assert analysis.findings == ()
+
+
+def test_a_permanent_failure_for_a_full_mailbox_is_soft(settings) -> None:
+    """Exim calls a full mailbox whose retries ran out "a permanent error": not a dead address."""
+    raw = load("exim_quota_exhausted.eml", settings, delivery_id=42)
+    analysis = analyse_message(parse_bytes(raw), raw)
+    [finding] = analysis.findings
+    assert finding.kind == BounceKind.SOFT, finding
+    assert finding.recipient is not None and finding.recipient.lower() == RCPT
