@@ -37,8 +37,8 @@ DSN, ARF, AUTO_REPLY, NON_STANDARD, NOTICE, UNKNOWN = (
 # How relays word "still trying" (Exim, Postfix, Sendmail, Exchange, Notes): decided before any
 # failure reader, because the same notices name the recipient and a temporary status.
 DELAY_SUBJECT = re.compile(
-    r"warning: message .* delayed|delayed mail|\(delay\)|delivery delayed|delivery status"
-    r" notification \(delay\)|message delayed|warning: could not send message for past",
+    r"warning: message .* delayed|delayed mail|\(delay\)|delivery delayed|message delayed"
+    r"|warning: could not send message for past",
     re.IGNORECASE,
 )
 DELAY_TEXT = re.compile(

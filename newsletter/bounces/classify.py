@@ -44,9 +44,9 @@ SENDER_SIDE_TEXT = re.compile(
     r"|spamhaus|spamcop|barracuda|reputation|\bpolicy\b|not authori[sz]ed to send"
     r"|unauthenticated|authentication (failed|required)|banned sending ip"
     r"|rejected for policy|junk mail|bulk mail|too many (recipients|messages|connections)"
-    r"|rate limit|(rate|sending) limit|exceeded (the )?(rate|sending)|sender (address )?rejected"
-    r"|relay(ing)? (access )?"
-    r"denied|not permitted to relay|greylist|reverse (dns|hostname)|\bptr\b|sender verify",
+    r"|(rate|sending) limit|exceeded (the )?(rate|sending)|sender (address )?rejected"
+    r"|relay(ing)? (access )?denied|not permitted to relay|greylist|reverse (dns|hostname)"
+    r"|\bptr\b|sender verify",
     re.IGNORECASE,
 )
 # A mailbox that may take mail again, or a failure the sender says is temporary.

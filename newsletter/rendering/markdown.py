@@ -6,11 +6,11 @@ word processors) or shown as text (a campaign body). No policy allows an image, 
 a frame or a ``style`` attribute: a remote image in a mail tells a third party the IP address
 of every reader who opens it (invariant `privacy-by-default`).
 
-Why two steps: markdown-it-py turns Markdown into HTML (raw HTML in the source is kept, as
-staff paste from word processors), then nh3 (ammonia) removes everything not on an allow
-list: no ``<script>``, no ``on*`` event handlers, no ``style``, no ``javascript:``/``data:``
-links. Every remaining link gets ``rel="noopener noreferrer"`` so an email client or the
-archive never hands the opener window to the target site.
+Why two steps: markdown-it-py turns Markdown into HTML (keeping raw HTML under the post
+policy), then nh3 (ammonia) removes everything not on an allow list: no ``<script>``, no
+``on*`` event handlers, no ``style``, no ``javascript:``/``data:`` links. Every remaining link
+gets ``rel="noopener noreferrer"`` so an email client or the archive never hands the opener
+window to the target site.
 """
 
 from __future__ import annotations

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.deliverability.dns_server import LoopbackDns
+from tests.sending.test_dkim import ed25519_key
 
 
 def write_key(path: Path) -> str:
-    key = ed25519.Ed25519PrivateKey.generate()
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode()
+    """A fresh ed25519 DKIM key at ``path``; its public half as the zone's ``p=`` value."""
+    record = ed25519_key(path)  # b"v=DKIM1; k=ed25519; p=<base64>"
+    return record.split(b"p=", 1)[1].decode()
 
 
 def zone(public_key: str, *, spf: str | None = "v=spf1 mx ip4:127.0.0.1 -all",
