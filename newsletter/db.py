@@ -10,9 +10,9 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import CursorResult, DateTime, Engine, Executable, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -127,3 +127,13 @@ def after_commit(session: Session, callback: Callable[[], object]) -> None:
 
     event.listen(session, "after_commit", _run, once=True)
     event.listen(session, "after_soft_rollback", _drop, once=True)
+
+
+def rows_changed(session: Session, statement: Executable, **options: Any) -> int:
+    """Run an UPDATE, DELETE or INSERT ... SELECT and say how many rows it touched.
+
+    SQLAlchemy types ``Session.execute`` as a plain ``Result``; these statements return a cursor
+    result whose row count is what claims and state changes decide on.
+    """
+    result = cast("CursorResult[Any]", session.execute(statement, **options))
+    return result.rowcount or 0

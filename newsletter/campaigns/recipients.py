@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, insert, literal, selec
 from sqlalchemy.orm import Session
 
 from newsletter.campaigns.models import Delivery, DeliveryStatus, campaign_lists
+from newsletter.db import rows_changed
 from newsletter.subscribers.models import (
     Subscriber,
     SubscriberStatus,
@@ -60,10 +61,10 @@ def snapshot_recipients(
         literal(0),
         literal(now, Delivery.updated_at.type),
     ).where(sendable_condition(campaign_id))
-    statement = insert(Delivery.__table__).from_select(
+    statement = insert(Delivery).from_select(
         ["campaign_id", "subscriber_id", "language", "status", "attempts", "updated_at"], chosen
     )
-    return session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+    return rows_changed(session, statement.execution_options(preserve_rowcount=True))
 
 
 def still_sendable(session: Session, campaign_id: int, subscriber_ids: Sequence[int]) -> set[int]:

@@ -30,7 +30,7 @@ from newsletter.campaigns.models import (
 )
 from newsletter.campaigns.recipients import id_ranges, snapshot_recipients
 from newsletter.config import Settings, get_settings
-from newsletter.db import utcnow
+from newsletter.db import rows_changed, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +143,15 @@ def pause_campaign(session: Session, campaign_id: int, reason: str = "paused by 
 
     Returns False when the campaign was not sending.
     """
-    result = session.execute(
+    paused = rows_changed(
+        session,
         update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.SENDING)
-        .values(status=CampaignStatus.PAUSED, status_reason=reason[:200], updated_at=utcnow())
+        .values(status=CampaignStatus.PAUSED, status_reason=reason[:200], updated_at=utcnow()),
     )
-    if result.rowcount:
+    if paused:
         log.info("campaign %s paused (%s)", campaign_id, reason)
-    return bool(result.rowcount)
+    return bool(paused)
 
 
 def resume_campaign(
@@ -158,7 +159,8 @@ def resume_campaign(
 ) -> Batches:
     """Sending again; returns the batches of what is left, to enqueue after commit."""
     settings = settings or get_settings()
-    result = session.execute(
+    resumed = rows_changed(
+        session,
         update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.PAUSED)
         # An empty error window: the errors that paused it must not pause it again at once.
@@ -168,9 +170,9 @@ def resume_campaign(
             updated_at=utcnow(),
             window_attempts=0.0,
             window_errors=0.0,
-        )
+        ),
     )
-    if not result.rowcount:
+    if not resumed:
         raise CampaignStateError("only a paused campaign can be resumed")
     log.info("campaign %s resumed", campaign_id)
     return pending_batches(session, campaign_id, settings.send_batch_size)
@@ -190,11 +192,12 @@ def cancel_campaign(session: Session, campaign_id: int, reason: str = "cancelled
         .select_from(Delivery)
         .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.DEFERRED)
     )
-    skipped = session.execute(
+    skipped = rows_changed(
+        session,
         update(Delivery)
         .where(Delivery.campaign_id == campaign_id, Delivery.status.in_(PENDING))
-        .values(status=DeliveryStatus.SKIPPED, last_reply="campaign cancelled", updated_at=now)
-    ).rowcount
+        .values(status=DeliveryStatus.SKIPPED, last_reply="campaign cancelled", updated_at=now),
+    )
     _finish(campaign, CampaignStatus.CANCELLED, now, reason[:200])
     campaign.skipped_count += skipped
     campaign.deferred_count -= deferred or 0
@@ -212,14 +215,15 @@ def finish_if_done(session: Session, campaign_id: int, now: dt.datetime | None =
         )
         .exists()
     )
-    result = session.execute(
+    finished = rows_changed(
+        session,
         update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.SENDING, ~unfinished)
-        .values(status=CampaignStatus.SENT, finished_at=now or utcnow(), status_reason="")
+        .values(status=CampaignStatus.SENT, finished_at=now or utcnow(), status_reason=""),
     )
-    if result.rowcount:
+    if finished:
         log.info("campaign %s sent", campaign_id)
-    return bool(result.rowcount)
+    return bool(finished)
 
 
 def progress(session: Session, campaign_id: int) -> dict[str, int]:

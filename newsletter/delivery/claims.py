@@ -23,6 +23,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from newsletter.db import rows_changed
 
 PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED)
 #: A campaign in another status (draft, scheduled, sent) has no delivery in status sending.
@@ -112,17 +113,18 @@ def release(
     else:
         values |= {"status": DeliveryStatus.QUEUED, "next_attempt_at": None}
     values["attempts"] = Delivery.attempts - 1
-    result = session.execute(
+    released = rows_changed(
+        session,
         update(Delivery)
         .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.SENDING)
         .values(**values),
         execution_options=_NO_SYNC,
     )
-    if cancelled and result.rowcount:
+    if cancelled and released:
         session.execute(
             update(Campaign)
             .where(Campaign.id == campaign_id)
-            .values(skipped_count=Campaign.skipped_count + result.rowcount),
+            .values(skipped_count=Campaign.skipped_count + released),
             execution_options=_NO_SYNC,
         )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import String, cast, literal, update
 from sqlalchemy.orm import Session
@@ -110,14 +111,16 @@ def _write(session: Session, rows: list[dict[str, object]], prefix: str, domain:
             continue
         common = sorted((k, v) for k, v in row.items() if k not in ("id", "message_id"))
         groups.setdefault((*common, ("+message_id", mid is not None)), []).append(delivery_id)  # type: ignore[arg-type]
-    table = Delivery.__table__
     for key, ids in groups.items():
-        values = dict(key)  # type: ignore[arg-type]
+        values: dict[str, Any] = dict(key)  # type: ignore[arg-type]
         if values.pop("+message_id"):
             values["message_id"] = (
-                literal(f"<{prefix}.") + cast(table.c.id, String) + literal(f"@{domain}>")
+                literal(f"<{prefix}.") + cast(Delivery.id, String) + literal(f"@{domain}>")
             )
-        session.execute(update(table).where(table.c.id.in_(ids)).values(**values))
+        session.execute(
+            update(Delivery).where(Delivery.id.in_(ids)).values(**values),
+            execution_options={"synchronize_session": False},
+        )
     if singles:
         session.execute(update(Delivery), singles)
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsletter.config import Settings
 from newsletter.content.models import Post
-from newsletter.db import unit_of_work
+from newsletter.db import rows_changed, unit_of_work
 from newsletter.delivery.mailers import Mailer, make_mailer
 from newsletter.delivery.outcomes import Outcome, SendResult
 from newsletter.delivery.system_mail import bounce_address, sign
@@ -83,23 +83,24 @@ def due_ids(session: Session, now: dt.datetime, limit: int = 500, model: Any = N
 def reclaim_stale(session: Session, now: dt.datetime, model: Any = None) -> int:
     """Rows left ``sending`` by a worker that died go back to the queue."""
     model = model or RegistrationMessage
-    result = session.execute(
+    return rows_changed(
+        session,
         update(model)
         .where(model.status == MessageStatus.SENDING, model.claimed_at < now - STALE_CLAIM)
-        .values(status=MessageStatus.QUEUED)
+        .values(status=MessageStatus.QUEUED),
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 def claim(session: Session, message_id: int, now: dt.datetime, model: Any = None) -> bool:
     """True for exactly one caller per queued row."""
     model = model or RegistrationMessage
-    result = session.execute(
+    claimed = rows_changed(
+        session,
         update(model)
         .where(model.id == message_id, model.status == MessageStatus.QUEUED)
-        .values(status=MessageStatus.SENDING, claimed_at=now, attempts=model.attempts + 1)
+        .values(status=MessageStatus.SENDING, claimed_at=now, attempts=model.attempts + 1),
     )
-    return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+    return claimed == 1
 
 
 def record_result(row: Any, result: SendResult, now: dt.datetime, report: DeliveryReport) -> None:

@@ -21,14 +21,13 @@ from newsletter.staff import campaign_admin as ca
 from newsletter.staff.subscriber_admin import SubscriberRefused, lists_by_slug
 from newsletter.web.admin.tasks import enqueue_controlled_after_commit
 from newsletter.web.api.deps import ApiCaller, scope
-from newsletter.web.api.schemas import CampaignCreate, CampaignOut, Problem, ScheduleIn
+from newsletter.web.api.schemas import AUTH, CampaignCreate, CampaignOut, ScheduleIn, problem
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-AUTH = {401: {"model": Problem}, 403: {"model": Problem}}
-NOT_FOUND = {404: {"model": Problem}}
-REFUSED = {400: {"model": Problem, "description": "Refused by the campaign rules (translated)"}}
-CONFLICT = {409: {"model": Problem, "description": "Not allowed in the campaign's status"}}
+NOT_FOUND = problem(404)
+REFUSED = problem(400, "Refused by the campaign rules (translated)")
+CONFLICT = problem(409, "Not allowed in the campaign's status")
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Read = Annotated[ApiCaller, Depends(scope("campaigns:read"))]

@@ -13,17 +13,16 @@ from newsletter.content.models import Post, PostKind
 from newsletter.i18n import using_language
 from newsletter.staff import post_admin
 from newsletter.web.api.deps import ApiCaller, scope
-from newsletter.web.api.schemas import PostCreate, PostOut, PostTextOut, Problem
+from newsletter.web.api.schemas import AUTH, PostCreate, PostOut, PostTextOut, problem
 
 router = APIRouter(prefix="/api/v1")
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-AUTH = {401: {"model": Problem}, 403: {"model": Problem}}
-NOT_FOUND = {404: {"model": Problem}}
+NOT_FOUND = problem(404)
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 PostsRead = Annotated[ApiCaller, Depends(scope("posts:read"))]
 PostsWrite = Annotated[ApiCaller, Depends(scope("posts:write"))]
-REFUSED = {400: {"model": Problem, "description": "Refused by the content rules (translated)"}}
+REFUSED = problem(400, "Refused by the content rules (translated)")
 
 
 def post_out(post: Post) -> PostOut:

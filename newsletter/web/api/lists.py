@@ -10,12 +10,11 @@ from sqlalchemy import func, select
 from newsletter.staff.lists_admin import ListRefused, save_list
 from newsletter.subscribers.models import MailingList, Subscription, SubscriptionStatus
 from newsletter.web.api.deps import ApiCaller, scope
-from newsletter.web.api.schemas import ListIn, ListOut, ListText, Problem
+from newsletter.web.api.schemas import AUTH, ListIn, ListOut, ListText, problem
 
 router = APIRouter(prefix="/api/v1/lists", tags=["lists"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-AUTH = {401: {"model": Problem}, 403: {"model": Problem}}
-NOT_FOUND = {404: {"model": Problem, "description": "No such list"}}
+NOT_FOUND = problem(404, "No such list")
 Read = Annotated[ApiCaller, Depends(scope("lists:read"))]
 Write = Annotated[ApiCaller, Depends(scope("lists:write"))]
 
@@ -84,7 +83,7 @@ def _save(caller: ApiCaller, mailing_list: MailingList | None, body: ListIn) -> 
     "",
     response_model=ListOut,
     status_code=201,
-    responses=AUTH | {400: {"model": Problem}, 409: {"model": Problem}},
+    responses=AUTH | problem(400) | problem(409),
 )
 def create_list(caller: Write, body: ListIn) -> ListOut:
     return _save(caller, None, body)
@@ -93,7 +92,7 @@ def create_list(caller: Write, body: ListIn) -> ListOut:
 @router.put(
     "/{list_id}",
     response_model=ListOut,
-    responses=AUTH | NOT_FOUND | {400: {"model": Problem}, 409: {"model": Problem}},
+    responses=AUTH | NOT_FOUND | problem(400) | problem(409),
 )
 def replace_list(caller: Write, list_id: Id, body: ListIn) -> ListOut:
     return _save(caller, _get(caller, list_id), body)

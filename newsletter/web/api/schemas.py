@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -33,6 +33,21 @@ WallTime = Annotated[dt.datetime, AfterValidator(_within_reason)]
 
 class Problem(BaseModel):
     detail: str
+
+
+#: A route's ``responses=``: status code -> its OpenAPI entry (the error body is a Problem).
+Responses = dict[int | str, dict[str, Any]]
+
+
+def problem(status: int, description: str | None = None) -> Responses:
+    """The OpenAPI entry of one error answer, so every route documents its refusals alike."""
+    entry: dict[str, Any] = {"model": Problem}
+    if description:
+        entry["description"] = description
+    return {status: entry}
+
+
+AUTH: Responses = problem(401) | problem(403)
 
 
 class SubscriberOut(BaseModel):

@@ -19,17 +19,17 @@ from newsletter.subscribers.models import (
 )
 from newsletter.web.api.deps import ApiCaller, scope
 from newsletter.web.api.schemas import (
-    Problem,
+    AUTH,
     SubscriberCreate,
     SubscriberOut,
     SubscriberPage,
     SubscriberUpdate,
+    problem,
 )
 
 router = APIRouter(prefix="/api/v1/subscribers", tags=["subscribers"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-NOT_FOUND = {404: {"model": Problem, "description": "No such subscriber"}}
-AUTH = {401: {"model": Problem}, 403: {"model": Problem}}
+NOT_FOUND = problem(404, "No such subscriber")
 Read = Annotated[ApiCaller, Depends(scope("subscribers:read"))]
 Write = Annotated[ApiCaller, Depends(scope("subscribers:write"))]
 
@@ -78,7 +78,7 @@ def list_subscribers(
     "",
     response_model=SubscriberOut,
     status_code=201,
-    responses=AUTH | {400: {"model": Problem}, 409: {"model": Problem}},
+    responses=AUTH | problem(400) | problem(409),
 )
 def create_subscriber(caller: Write, body: SubscriberCreate, response: Response) -> SubscriberOut:
     settings: Settings = caller.settings
@@ -109,7 +109,7 @@ def get_subscriber(caller: Read, subscriber_id: Id) -> SubscriberOut:
 @router.patch(
     "/{subscriber_id}",
     response_model=SubscriberOut,
-    responses=AUTH | NOT_FOUND | {400: {"model": Problem}},
+    responses=AUTH | NOT_FOUND | problem(400),
 )
 def update_subscriber(caller: Write, subscriber_id: Id, body: SubscriberUpdate) -> SubscriberOut:
     settings: Settings = caller.settings
