@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import click
@@ -114,11 +115,11 @@ def post_create(**options: object) -> None:
         event = EventInput(
             start,
             zone,
-            options["duration"],
+            cast("int | None", options["duration"]),
             options["location"],  # type: ignore[arg-type]
-            options["online_url"],
-            options["registration_url"],
-        )  # type: ignore[arg-type]
+            cast("str | None", options["online_url"]),
+            cast("str | None", options["registration_url"]),
+        )
     started: list[int] = []
     try:
         with unit_of_work(_factory(settings)) as session:
@@ -126,8 +127,10 @@ def post_create(**options: object) -> None:
                 language,
                 str(options["title"]),
                 str(options["summary"]),
-                _body(options["body"], options["body_file"]),
-            )  # type: ignore[arg-type]
+                _body(
+                    cast("str | None", options["body"]), cast("Path | None", options["body_file"])
+                ),
+            )
             created = create_post(
                 session,
                 kind=PostKind(str(options["kind"])),

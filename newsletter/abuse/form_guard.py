@@ -78,9 +78,11 @@ def new_challenge(settings: Settings) -> dict[str, object]:
     """An ALTCHA challenge (JSON for the solver in /static/js/signup.js)."""
     expires = clock.now() + dt.timedelta(minutes=_ALTCHA_MINUTES)
     challenge = altcha.create_challenge_v1(
-        hmac_key=_altcha_key(settings),
-        max_number=settings.altcha_max_number,
-        expires=expires,
+        altcha.ChallengeOptionsV1(
+            hmac_key=_altcha_key(settings),
+            max_number=settings.altcha_max_number,
+            expires=expires,
+        )
     )
     return challenge.to_dict()
 

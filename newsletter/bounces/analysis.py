@@ -94,7 +94,7 @@ def _from_arf(msg: Message, key: str) -> Analysis | None:
         return Analysis(NOTICE, "ARF not-spam report", key)
     kind = _ARF_KINDS.get(report.feedback_type, BounceKind.COMPLAINT)
     diagnostic = f"ARF {report.feedback_type} report from {report.user_agent or 'unknown agent'}"
-    recipients = report.original_rcpt_to or [None]
+    recipients: list[str | None] = list(report.original_rcpt_to) or [None]
     findings = tuple(Finding(kind, rcpt, None, diagnostic) for rcpt in recipients[:10])
     return Analysis(ARF, f"feedback-type {report.feedback_type}", key, findings)
 

@@ -14,8 +14,9 @@ import imaplib
 import logging
 import re
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -81,11 +82,11 @@ def _quote(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _check(result: tuple[str, list[object]], what: str) -> list[object]:
+def _check(result: tuple[str, Sequence[Any]], what: str) -> list[Any]:
     status, data = result
     if status != "OK":
         raise imaplib.IMAP4.error(f"{what} failed: {data!r}"[:300])
-    return data
+    return list(data)
 
 
 def _uidvalidity(client: imaplib.IMAP4) -> str:
@@ -94,7 +95,7 @@ def _uidvalidity(client: imaplib.IMAP4) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _fetch(client: imaplib.IMAP4, uid: bytes, limit: int) -> bytes | None:
+def _fetch(client: imaplib.IMAP4, uid: str, limit: int) -> bytes | None:
     data = _check(client.uid("FETCH", uid, f"(BODY.PEEK[]<0.{limit}>)"), "FETCH")
     for item in data:
         if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
@@ -102,7 +103,7 @@ def _fetch(client: imaplib.IMAP4, uid: bytes, limit: int) -> bytes | None:
     return None
 
 
-def _mark_done(client: imaplib.IMAP4, uid: bytes, move_to: str | None, can_move: bool) -> None:
+def _mark_done(client: imaplib.IMAP4, uid: str, move_to: str | None, can_move: bool) -> None:
     _check(client.uid("STORE", uid, "+FLAGS", f"(\\Seen {PROCESSED_KEYWORD})"), "STORE")
     if not move_to:
         return
@@ -132,11 +133,12 @@ def poll_mailbox(
         _check(client.select(_quote(target.folder)), "SELECT")
         validity = _uidvalidity(client)
         can_move = "MOVE" in client.capabilities
-        data = _check(client.uid("SEARCH", None, "UNKEYWORD", PROCESSED_KEYWORD), "SEARCH")
+        data = _check(client.uid("SEARCH", "UNKEYWORD", PROCESSED_KEYWORD), "SEARCH")
         uids = (data[0] or b"").split()[:MAX_PER_POLL] if data else []
-        for uid in uids:
-            if not re.fullmatch(rb"\d+", uid):
+        for raw_uid in uids:
+            if not re.fullmatch(rb"\d+", raw_uid):
                 continue
+            uid = raw_uid.decode()
             stored += _take_one(settings, session_factory, enqueue, client, target, validity, uid)
             _mark_done(client, uid, move_to, can_move)
     finally:
@@ -155,13 +157,13 @@ def _take_one(
     client: imaplib.IMAP4,
     target: ImapTarget,
     validity: str,
-    uid: bytes,
+    uid: str,
 ) -> int:
     raw = _fetch(client, uid, settings.inbound_max_message_bytes)
     if raw is None:
-        log.warning("imap: message uid %s has no body; flagged without processing", uid.decode())
+        log.warning("imap: message uid %s has no body; flagged without processing", uid)
         return 0
-    ref = f"{target.folder}:{validity}:{uid.decode()}"
+    ref = f"{target.folder}:{validity}:{uid}"
     with unit_of_work(session_factory) as session:
         inbound = store_inbound(session, source=SOURCE, source_ref=ref, raw=raw)
         session.flush()

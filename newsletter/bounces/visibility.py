@@ -91,7 +91,7 @@ def campaigns_rates(
             .group_by(Delivery.campaign_id, Delivery.status)
         ):
             by_status[campaign_id][status] = count
-        for campaign_id, kind, count in session.execute(
+        for bounced_in, kind, bounced in session.execute(
             select(
                 BounceEvent.campaign_id,
                 BounceEvent.kind,
@@ -100,7 +100,8 @@ def campaigns_rates(
             .where(BounceEvent.campaign_id.in_(ids))
             .group_by(BounceEvent.campaign_id, BounceEvent.kind)
         ):
-            by_kind[campaign_id][kind] = count
+            if bounced_in is not None:
+                by_kind[bounced_in][kind] = bounced
     return {
         i: CampaignRates(
             campaign_id=i,

@@ -62,7 +62,7 @@ def months(settings: Settings, session: Session, now: dt.datetime) -> list[Month
     rows = session.execute(
         select(Post.published_at, Post.embargo_until).where(public_filter(now))
     ).all()
-    posts = Counter(_period_of(max(p, e) if e else p, zone) for p, e in rows)
+    posts = Counter(_period_of(max(p, e) if e else p, zone) for p, e in rows if p is not None)
     started = session.scalars(
         select(Campaign.started_at).where(
             Campaign.status.in_(PUBLISHED_CAMPAIGN_STATUSES),
@@ -71,7 +71,7 @@ def months(settings: Settings, session: Session, now: dt.datetime) -> list[Month
             SENT_TO_PUBLIC_LISTS_ONLY,
         )
     ).all()
-    campaigns = Counter(_period_of(moment, zone) for moment in started)
+    campaigns = Counter(_period_of(moment, zone) for moment in started if moment is not None)
     periods = sorted(set(posts) | set(campaigns), key=lambda p: p.key, reverse=True)
     return [MonthSummary(p, posts[p], campaigns[p]) for p in periods]
 

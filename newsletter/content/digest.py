@@ -99,7 +99,7 @@ def digest_posts(
     posts = public_posts_between(session, start, end, now)
     return sorted(
         posts,
-        key=lambda p: (KIND_ORDER.index(PostKind(p.kind)), -visible_from(p).timestamp(), -p.id),
+        key=lambda p: (KIND_ORDER.index(PostKind(p.kind)), -_shown_at(p).timestamp(), -p.id),
     )
 
 
@@ -191,3 +191,10 @@ def preview_digest(
         ],
     )
     return preview(settings, campaign, language, source=template_source(session, TEMPLATE))
+
+
+def _shown_at(post: Post) -> dt.datetime:
+    """When a published post became public (every post in a digest is published)."""
+    shown = visible_from(post)
+    assert shown is not None, "a digest holds published posts only"
+    return shown

@@ -147,11 +147,11 @@ def due_sources(settings: Settings, session: Session, now: dt.datetime) -> list[
             session.add(source)
             known[url] = source
     session.flush()
-    return [
-        known[url].id
-        for url in settings.feed_urls
-        if known[url].next_poll_at is None or known[url].next_poll_at <= now
-    ]
+    return [known[url].id for url in settings.feed_urls if _due(known[url].next_poll_at, now)]
+
+
+def _due(next_poll_at: dt.datetime | None, now: dt.datetime) -> bool:
+    return next_poll_at is None or next_poll_at <= now
 
 
 def poll_source(

@@ -198,7 +198,7 @@ def post_view(
         event=times,
         event_online_url=None if takes_registrations else post.event_online_url,
         ics_url=f"{base}/archive/posts/{post.public_id}.ics" if base and times else "",
-        registration_open=bool(takes_registrations and setup.is_open),
+        registration_open=bool(takes_registrations and setup is not None and setup.is_open),
         register_url=f"{base}/archive/posts/{post.public_id}#register" if base else "",
         register_start_url=f"{base}/events/{post.public_id}/register/start" if base else "",
         press_contacts=contact_views(post, language, fallback),

@@ -126,9 +126,8 @@ def _matches(lookup: Lookup, name: str, target: str, mechanism: str,
     if name == "all":
         return True
     if name in {"ip4", "ip6"}:
-        network = mechanism.partition(":")[2]
         try:
-            return ip in ipaddress.ip_network(network, strict=False)
+            return ip in ipaddress.ip_network(mechanism.partition(":")[2], strict=False)
         except ValueError:
             return False
     if name == "include":

@@ -61,7 +61,7 @@ def scrub_breadcrumb(crumb: dict[str, Any], hint: object = None) -> dict[str, An
 
 
 def _frames(event: dict[str, Any]) -> list[dict[str, Any]]:
-    frames = []
+    frames: list[dict[str, Any]] = []
     for exception in (event.get("exception") or {}).get("values") or []:
         frames += (exception.get("stacktrace") or {}).get("frames") or []
     for thread in (event.get("threads") or {}).get("values") or []:

@@ -17,7 +17,7 @@ import csv
 import datetime as dt
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -84,7 +84,7 @@ def save_journalist(session: Session, given: JournalistInput) -> tuple[Journalis
     return journalist, found is None
 
 
-def clean_journalist(settings: Settings, fields: dict[str, object]) -> JournalistInput:
+def clean_journalist(settings: Settings, fields: Mapping[str, object]) -> JournalistInput:
     """Raises ``InvalidInput`` naming the field."""
     language = str(fields.get("language") or settings.default_language).strip().lower()
     if language not in settings.languages:

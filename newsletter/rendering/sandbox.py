@@ -17,10 +17,10 @@ from __future__ import annotations
 import functools
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import (
     BaseLoader,
@@ -140,7 +140,7 @@ def render_bounded(
     deadline = _Deadline(max_seconds)
     previous = sys.gettrace()
     sys.settrace(deadline)
-    generator = template.generate(**context)
+    generator = cast(Generator[str, None, None], template.generate(**context))
     try:
         for chunk in generator:
             size += len(chunk)

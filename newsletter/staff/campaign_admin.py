@@ -112,10 +112,11 @@ def save_campaign(
             campaign.variants.remove(variant)
     have = {v.language: v for v in campaign.variants}
     for language, v in wanted.items():
-        variant = have.get(language)
-        if variant is None:
-            variant = CampaignVariant(language=language, subject="")
-            campaign.variants.append(variant)
+        found = have.get(language)
+        if found is None:
+            found = CampaignVariant(language=language, subject="")
+            campaign.variants.append(found)
+        variant = found
         variant.subject = " ".join(v.subject.split())[:300]
         variant.preheader = " ".join(v.preheader.split())[:300]
         variant.body_markdown = v.body_markdown[:100_000]

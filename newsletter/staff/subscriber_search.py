@@ -40,7 +40,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filtered(criteria: SubscriberFilter) -> Select[tuple[Subscriber]]:
+def filtered(criteria: SubscriberFilter) -> Select[Subscriber]:
     statement = select(Subscriber)
     if criteria.query.strip():
         pattern = f"%{_escape_like(criteria.query.strip()[:200])}%"

@@ -54,7 +54,7 @@ def cached_render(
     templates_dir: Path, kind: str, language: str, org_name: str, confirm_hours: int
 ) -> RenderedEmail:
     """Subject, text and premailer-inlined HTML of one kind in one language, with markers."""
-    context = {name.lower(): _marker(name) for name in PLACEHOLDERS}
+    context: dict[str, object] = {name.lower(): _marker(name) for name in PLACEHOLDERS}
     context |= {"org_name": org_name, "confirm_hours": confirm_hours}
     return render_system_email(templates_dir, kind, language, context)
 

@@ -97,7 +97,7 @@ def archive_feed(request: Request, session: DbSession) -> Response:
             base_url=settings.base_url,
             language=language,
             posts=views,
-            updated=max((v.published_at for v in views), default=now),
+            updated=max((v.published_at for v in views if v.published_at), default=now),
         )
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 

@@ -69,7 +69,9 @@ async def require_csrf(request: Request) -> None:
         form = await request.form()
         field = form.get(FORM_FIELD)
         submitted = field if isinstance(field, str) else None
-    expected = _form_token(settings.secret_key, cookie) if _plausible_cookie(cookie) else None
+    expected = (
+        _form_token(settings.secret_key, cookie) if cookie and _plausible_cookie(cookie) else None
+    )
     if expected is None or submitted is None or not hmac.compare_digest(submitted, expected):
         raise HTTPException(
             status_code=403,

@@ -132,7 +132,9 @@ def handle_sign_up(
             log.info("sign-up from %s dropped: %s", source, check.why)
             return _counted(SignUpAnswer("accepted", language), "refused", "bot")
         if check.verdict is not form_guard.Verdict.OK:
-            kind = "limited" if check.verdict is form_guard.Verdict.LIMITED else "refused"
+            kind: Literal["limited", "refused"] = (
+                "limited" if check.verdict is form_guard.Verdict.LIMITED else "refused"
+            )
             answer = SignUpAnswer(
                 kind, language, message=check.message, retry_after=check.retry_after
             )

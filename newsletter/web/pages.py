@@ -18,7 +18,7 @@ def render(
 ) -> Response:
     """Render ``templates/web/<name>`` in ``language`` (gettext follows the render)."""
     settings = settings_of(request)
-    values = {
+    values: dict[str, object] = {
         "org_name": settings.org_name,
         "language": language,
         "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in settings.languages],

@@ -14,6 +14,8 @@ from ``/static``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -37,7 +39,7 @@ from newsletter.web.pages import form_fields, limit_form_size, read_form, render
 router = APIRouter(include_in_schema=False)
 
 
-def _form_context(request: Request, language: str) -> dict[str, object]:
+def _form_context(request: Request, language: str) -> dict[str, Any]:
     settings = settings_of(request)
     with request.app.state.session_factory() as session:
         lists = [(item.slug, item.name_in(language)) for item in service.public_lists(session)]

@@ -80,7 +80,7 @@ def challenge(request: Request) -> JSONResponse:
     body: dict[str, object] = {"form_stamp": form_guard.form_stamp(settings), "altcha": None}
     if settings.altcha_enabled:
         body["altcha"] = form_guard.new_challenge(settings)
-    return _json(request, body, **{"Cache-Control": "no-store"})
+    return _json(request, body, 200, **{"Cache-Control": "no-store"})
 
 
 def _error(

@@ -9,6 +9,7 @@ retry on any non-2xx) is recorded once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,12 @@ class ProviderEvent:
     status: str | None = None
     diagnostic: str = ""
     delivery_id: int | None = None
+
+
+def json_object(container: dict[str, Any], key: str) -> dict[str, Any]:
+    """The JSON object under ``key``, or an empty one: providers omit or null what they lack."""
+    value = container.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def delivery_from(settings: Settings, *candidates: object) -> int | None:

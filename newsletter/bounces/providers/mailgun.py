@@ -14,7 +14,12 @@ from typing import Any
 
 from newsletter.bounces.classify import kind_for_status, normalise_status
 from newsletter.bounces.models import BounceKind
-from newsletter.bounces.providers import ProviderEvent, WebhookRejected, delivery_from
+from newsletter.bounces.providers import (
+    ProviderEvent,
+    WebhookRejected,
+    delivery_from,
+    json_object,
+)
 from newsletter.config import Settings
 
 SOURCE = "mailgun"
@@ -38,10 +43,10 @@ def events_from(settings: Settings, body: bytes) -> list[ProviderEvent]:
     if not isinstance(payload, dict) or not isinstance(payload.get("signature"), dict):
         raise WebhookRejected("Mailgun body has no signature", 401)
     _verify(settings, payload["signature"])
-    data = payload.get("event-data") if isinstance(payload.get("event-data"), dict) else {}
+    data = json_object(payload, "event-data")
     event = data.get("event")
-    variables = data.get("user-variables") if isinstance(data.get("user-variables"), dict) else {}
-    common = {
+    variables = json_object(data, "user-variables")
+    common: dict[str, Any] = {
         "source": SOURCE,
         "event_id": str(data.get("id")),
         "address": data.get("recipient"),
@@ -55,9 +60,7 @@ def events_from(settings: Settings, body: bytes) -> list[ProviderEvent]:
         ]
     if event != "failed" or data.get("severity") != "permanent":
         return []
-    status_info = (
-        data.get("delivery-status") if isinstance(data.get("delivery-status"), dict) else {}
-    )
+    status_info = json_object(data, "delivery-status")
     text = str(status_info.get("message") or status_info.get("description") or data.get("reason"))
     status = normalise_status(str(status_info.get("enhanced-code") or ""))
     kind = kind_for_status(status, text)

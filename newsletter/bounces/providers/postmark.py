@@ -17,7 +17,12 @@ from typing import Any
 
 from newsletter.bounces.classify import kind_for_status
 from newsletter.bounces.models import BounceKind
-from newsletter.bounces.providers import ProviderEvent, WebhookRejected, delivery_from
+from newsletter.bounces.providers import (
+    ProviderEvent,
+    WebhookRejected,
+    delivery_from,
+    json_object,
+)
 from newsletter.config import Settings
 
 SOURCE = "postmark"
@@ -63,7 +68,7 @@ def events_from(settings: Settings, body: bytes) -> list[ProviderEvent]:
     details = str(record.get("Details") or record.get("Description") or record.get("Type"))
     if kind == BounceKind.HARD and kind_for_status(None, details) == BounceKind.SENDER_PROBLEM:
         kind = BounceKind.SENDER_PROBLEM
-    metadata = record.get("Metadata") if isinstance(record.get("Metadata"), dict) else {}
+    metadata = json_object(record, "Metadata")
     return [
         ProviderEvent(
             source=SOURCE,

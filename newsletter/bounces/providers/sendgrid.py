@@ -59,7 +59,7 @@ def _event(settings: Settings, item: dict[str, Any]) -> ProviderEvent | None:
     name, address = item.get("event"), item.get("email")
     reason = str(item.get("reason") or item.get("response") or name)[:2000]
     status = normalise_status(str(item.get("status") or ""))
-    common = {
+    common: dict[str, Any] = {
         "source": SOURCE,
         "event_id": str(item.get("sg_event_id")),
         "address": address,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -34,7 +36,8 @@ def install_staff_console(app: FastAPI) -> None:
     from newsletter.web.api import lists as api_lists
     from newsletter.web.api import subscribers as api_subscribers
 
-    pages = (auth, account, dashboard, subscribers, lists, imports, tokens, campaigns, posts)
+    pages: tuple[ModuleType, ...] = (auth, account, dashboard, subscribers, lists, imports)
+    pages += (tokens, campaigns, posts)
     pages += (digests, events, press, system)
     for module in (*pages, templates):
         app.include_router(module.router, include_in_schema=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -309,7 +309,7 @@ Shown = Annotated[PreviewRequest, Depends(preview_request)]
 
 @router.get("/admin/campaigns/{campaign_id}/preview", response_class=HTMLResponse)
 def campaign_preview(request: Request, shown: Shown) -> Response:
-    context = {
+    context: dict[str, Any] = {
         "c": shown.campaign,
         "p": None,
         "error": "",
