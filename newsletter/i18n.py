@@ -21,13 +21,14 @@ import contextvars
 import functools
 import io
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+from newsletter.resources import package_folder
+
+LOCALE_DIR = package_folder("locale")
 _current_language: contextvars.ContextVar[str] = contextvars.ContextVar(
     "newsletter_language", default="en"
 )

@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 
 from newsletter import __version__, clock
 from newsletter.broker import broker_transport_options
-from newsletter.config import PROJECT_ROOT, Settings, get_settings, startup_warnings
+from newsletter.config import Settings, get_settings, startup_warnings
 from newsletter.db import make_engine, make_session_factory
 from newsletter.health import broker_ok, database_ok
 from newsletter.observability.errors import init_error_reporting
 from newsletter.rendering.environment import system_environment
+from newsletter.resources import package_folder
+from newsletter.web.api_docs import router as api_docs_router
 from newsletter.web.csrf import install_csrf
 from newsletter.web.journey_routes import router as journey_router
 from newsletter.web.metrics_route import router as metrics_router
@@ -53,7 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     app = FastAPI(
-        title=settings.org_name, version=__version__, docs_url="/api/docs", lifespan=lifespan
+        title=settings.org_name,
+        version=__version__,
+        docs_url=None,  # newsletter/web/api_docs.py serves both viewers from vendored assets
+        redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -63,10 +69,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_csrf(app, settings)
     install_request_log(app)
     init_error_reporting(settings, "web")
-    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=package_folder("static")), name="static")
     app.include_router(journey_router)  # subscribe, confirm, preferences, unsubscribe
     app.include_router(webhooks_router)  # provider bounce/complaint webhooks
     app.include_router(metrics_router)  # Prometheus, behind METRICS_TOKEN
+    app.include_router(api_docs_router)  # /api/docs and /redoc, no CDN
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
