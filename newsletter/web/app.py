@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
@@ -95,10 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(request: Request) -> HTMLResponse:
-        return app.state.templates.TemplateResponse(
-            request, "web/public/home.html", {"org_name": settings.org_name, "language": "en"}
-        )
+    def home(request: Request) -> Response:
+        from newsletter.web.journey import page_language
+        from newsletter.web.pages import render
+
+        return render(request, "public/home.html", page_language(request))
 
     # -- content: the public archive --
     from newsletter.web.archive import NotPublic, not_public_page
@@ -111,7 +112,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from newsletter.web.admin import install_staff_console
 
-    install_staff_console(app)  # /admin pages and /api/v1
+    install_staff_console(app)  # /admin pages and /api/v1; 403/404 pages, public or console
+    from newsletter.web.error_pages import server_error
+
+    app.add_exception_handler(Exception, server_error)  # 500: a page for browsers, JSON for API
     return app
 
 
