@@ -2,17 +2,35 @@
 # Image for every process of the service: web, Celery worker, Celery beat and the one-shot
 # migration. docker-compose.yml picks the process with `command:`.
 #
+# Two stages: the first builds the package's wheel from the source (templates, static files,
+# migrations and catalogues ride inside it as package data), the second installs that wheel
+# and nothing else from the checkout. The service runs from site-packages, like any pip
+# install: tests/test_wheel_install.py builds the wheel from exactly the files the build stage
+# copies and serves pages from it in a fresh virtualenv.
+#
 # Base pinned by exact tag (3.11 patch release and Debian release); bump it deliberately.
+FROM python:3.11.11-slim-bookworm AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+# newsletter/templates, newsletter/static and newsletter/alembic are links to the top-level
+# folders: copy both sides.
+COPY pyproject.toml README.md ./
+COPY newsletter/ newsletter/
+COPY workers/ workers/
+COPY templates/ templates/
+COPY static/ static/
+COPY alembic/ alembic/
+RUN pip wheel --no-deps --wheel-dir /wheels .
+
 FROM python:3.11.11-slim-bookworm
 
-# PYTHONPATH: the code runs from /app rather than from site-packages, so that the paths the
-# service derives from its own location (templates/, alembic.ini, alembic/) resolve to the
-# copies in /app. `pip install .` still provides the dependencies and the `newsletter` command.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONPATH=/app \
     DATA_DIR=/app/var
 
 # Non-root user with a fixed id, so volume ownership is predictable across rebuilds.
@@ -23,28 +41,21 @@ RUN groupadd --system --gid 10001 app \
 WORKDIR /app
 
 # Dependencies first, in their own layer: rebuilt only when pyproject.toml changes.
-# (README.md* is optional: pyproject names it as the readme, the glob tolerates its absence.)
-COPY pyproject.toml README.md* ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+COPY pyproject.toml /tmp/pyproject.toml
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies']))" \
        > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+    && rm /tmp/requirements.txt /tmp/pyproject.toml
 
-COPY newsletter/ newsletter/
-COPY workers/ workers/
-COPY templates/ templates/
-COPY alembic/ alembic/
-COPY alembic.ini ./
-COPY scripts/ scripts/
-
-# The package itself (dependencies are already satisfied above); clean the in-tree build output.
-RUN pip install --no-deps . \
-    && rm -rf build ./*.egg-info \
+# The service itself: the wheel of the build stage (its dependencies are satisfied above).
+COPY --from=build /wheels/ /tmp/wheels/
+RUN pip install /tmp/wheels/*.whl \
+    && rm -rf /tmp/wheels \
     && mkdir -p /app/var \
     && chown app:app /app/var
 
-# /app stays root-owned (the service cannot rewrite its own code); only DATA_DIR is writable.
-# A named volume mounted on /app/var inherits this ownership when first created.
+# The code lives in root-owned site-packages (the service cannot rewrite it); only DATA_DIR is
+# writable. A named volume mounted on /app/var inherits this ownership when first created.
 USER app
 
 EXPOSE 8000

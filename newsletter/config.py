@@ -20,6 +20,11 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError as SourceError
 
+from newsletter.resources import package_folder
+
+# The checkout (or site-packages) folder holding the package: for tools and tests that work on
+# the source tree. The service itself reads its runtime files from the package
+# (newsletter/resources.py), never from here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SECRET = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused in production
 PLACEHOLDER_SECRETS = {
@@ -154,7 +159,8 @@ class Settings(BaseSettings):
     default_language: str = "en"
     languages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["en", "fr"])
     send_batch_size: int = Field(default=500, ge=1, le=10_000)
-    templates_dir: Path = PROJECT_ROOT / "templates"
+    # The templates the package ships (newsletter/resources.py); a folder of your own replaces them.
+    templates_dir: Path = Field(default_factory=lambda: package_folder("templates"))
     # Shifts this process's clock (newsletter/clock.py) so tests and demos can run every
     # process of the service at another moment; refused in production.
     clock_offset_seconds: float = 0.0

@@ -2,7 +2,9 @@
 
 Catalogs live in ``newsletter/locale/<language>/LC_MESSAGES/messages.po`` and are compiled in
 memory when first used, so adding a language is adding a catalog (and listing it in
-``LANGUAGES``); no build step, no ``.mo`` files in the tree.
+``LANGUAGES``); no build step, no ``.mo`` files in the tree. The ``.po`` files ship inside the
+wheel as package data (newsletter/resources.py), so an installed service translates as the
+checkout does.
 
 Templates call ``_()``/``ngettext()`` or use ``{% trans %}``: the Jinja callables read the
 language of the render in progress from a context variable that :func:`using_language`
@@ -21,13 +23,14 @@ import contextvars
 import functools
 import io
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+from newsletter.resources import package_folder
+
+LOCALE_DIR = package_folder("locale")
 _current_language: contextvars.ContextVar[str] = contextvars.ContextVar(
     "newsletter_language", default="en"
 )

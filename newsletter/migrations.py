@@ -6,12 +6,18 @@ from alembic.config import Config
 from sqlalchemy import Connection
 
 from alembic import command
-from newsletter.config import PROJECT_ROOT
+from newsletter.resources import package_folder
 
 
 def alembic_config(database_url: str | None = None, connection: Connection | None = None) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    """Alembic's configuration for the migrations the package ships.
+
+    No ``alembic.ini`` is read: the installed package has none (the checkout's is for the
+    ``alembic`` command of developers), and the service configures its own logging.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(package_folder("alembic")))
+    config.set_main_option("path_separator", "os")
     config.attributes["configure_logging"] = False
     if connection is not None:
         config.attributes["connection"] = connection

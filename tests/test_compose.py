@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from newsletter.config import PLACEHOLDER_SECRETS, PROJECT_ROOT, Settings, load_settings
+from tests import dockerfile
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
@@ -268,27 +269,20 @@ def test_dockerfile_base_image_is_python_3_11_slim_pinned_to_a_patch_release() -
         )
 
 
-def test_dockerfile_installs_the_package_and_ships_what_it_finds_beside_its_code() -> None:
-    instructions = dockerfile_instructions()
-    runs = " ".join(arguments for keyword, arguments in instructions if keyword == "RUN")
-    assert re.search(r"pip install (--no-deps )?\.(\s|$)", runs), "no `pip install .`"
-    copied = {
-        source.rstrip("/")
-        for keyword, arguments in instructions
-        if keyword == "COPY"
-        for source in arguments.split()[:-1]
-        if not source.startswith("--")
-    }
-    for needed in (
-        "pyproject.toml",
-        "newsletter",
-        "workers",
-        "templates",
-        "alembic",
-        "alembic.ini",
-        "scripts",
-    ):
-        assert needed in copied, f"the Dockerfile does not copy {needed}"
+def test_dockerfile_image_installs_the_wheel_of_its_build_stage_and_no_source() -> None:
+    """The final stage takes the build stage's wheel and, from the checkout, only the
+    dependency list: the service runs from site-packages with the runtime files the wheel
+    carries (tests/test_wheel_install.py builds that wheel from the build stage's own COPYs)."""
+    build, image = dockerfile.stages()[-2:]
+    assert build.name == "build"
+    _, wheel_dir = dockerfile.wheel_build(build)
+    from_build = [c for c in dockerfile.copies(image) if c.from_stage == build.name]
+    assert [c.sources for c in from_build] == [(wheel_dir.rstrip("/") + "/",)]
+    from_context = [s for c in dockerfile.copies(image) if c.from_stage is None for s in c.sources]
+    assert from_context == ["pyproject.toml"], "the image copies source files beside the wheel"
+    installs = " ".join(image.arguments("RUN"))
+    assert re.search(rf"pip install {re.escape(from_build[0].destination)}\S*\.whl", installs)
+    assert not [env for env in image.arguments("ENV") if "PYTHONPATH" in env]
 
 
 def test_dockerfile_runs_the_service_as_a_non_root_user() -> None:

@@ -11,18 +11,20 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from newsletter import __version__, clock
 from newsletter.broker import broker_transport_options
-from newsletter.config import PROJECT_ROOT, Settings, get_settings, startup_warnings
+from newsletter.config import Settings, get_settings, startup_warnings
 from newsletter.db import make_engine, make_session_factory
 from newsletter.health import broker_ok, database_ok
 from newsletter.observability.errors import init_error_reporting
 from newsletter.rendering.environment import system_environment
+from newsletter.resources import package_folder
+from newsletter.web.api_docs import router as api_docs_router
 from newsletter.web.csrf import install_csrf
 from newsletter.web.journey_routes import router as journey_router
 from newsletter.web.metrics_route import router as metrics_router
@@ -53,7 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     app = FastAPI(
-        title=settings.org_name, version=__version__, docs_url="/api/docs", lifespan=lifespan
+        title=settings.org_name,
+        version=__version__,
+        docs_url=None,  # newsletter/web/api_docs.py serves both viewers from vendored assets
+        redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -63,10 +69,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_csrf(app, settings)
     install_request_log(app)
     init_error_reporting(settings, "web")
-    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=package_folder("static")), name="static")
     app.include_router(journey_router)  # subscribe, confirm, preferences, unsubscribe
     app.include_router(webhooks_router)  # provider bounce/complaint webhooks
     app.include_router(metrics_router)  # Prometheus, behind METRICS_TOKEN
+    app.include_router(api_docs_router)  # /api/docs and /redoc, no CDN
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -88,10 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(request: Request) -> HTMLResponse:
-        return app.state.templates.TemplateResponse(
-            request, "web/public/home.html", {"org_name": settings.org_name, "language": "en"}
-        )
+    def home(request: Request) -> Response:
+        from newsletter.web.journey import page_language
+        from newsletter.web.pages import render
+
+        return render(request, "public/home.html", page_language(request))
 
     # -- content: the public archive --
     from newsletter.web.archive import NotPublic, not_public_page
@@ -104,7 +112,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from newsletter.web.admin import install_staff_console
 
-    install_staff_console(app)  # /admin pages and /api/v1
+    install_staff_console(app)  # /admin pages and /api/v1; 403/404 pages, public or console
+    from newsletter.web.error_pages import server_error
+
+    app.add_exception_handler(Exception, server_error)  # 500: a page for browsers, JSON for API
     return app
 
 

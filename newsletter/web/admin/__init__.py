@@ -7,9 +7,7 @@ from types import ModuleType
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from newsletter.config import PROJECT_ROOT
-
-STATIC_DIR = PROJECT_ROOT / "static" / "admin"
+from newsletter.resources import package_folder
 
 
 def install_staff_console(app: FastAPI) -> None:
@@ -43,5 +41,6 @@ def install_staff_console(app: FastAPI) -> None:
         app.include_router(module.router, include_in_schema=False)
     for module in (api_subscribers, api_lists, api_content, api_campaigns):
         app.include_router(module.router)
-    app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
+    admin_static = StaticFiles(directory=package_folder("static") / "admin")
+    app.mount("/admin/static", admin_static, name="admin-static")
     install_error_pages(app)
