@@ -112,12 +112,20 @@ def test_a_complaint_naming_only_an_address_is_quarantined(any_db_session, setti
     assert quarantined(any_db_session) == [inbound]
 
 
-def test_from_the_bounce_mailbox_a_dsn_may_be_matched_on_its_address(
+def test_without_a_token_a_bounce_acts_only_through_one_of_our_message_ids(
     any_db_session, settings
 ) -> None:
     subscriber = make_subscriber(any_db_session, RCPT)
-    raw = load("qmail_no_mailbox.eml", settings).replace(b"bounces+", b"bounces-")
-    _, status = _process(any_db_session, settings, raw, ref="imap", trust=True)
+    delivery = make_delivery(any_db_session, make_campaign(any_db_session), subscriber)
+    forged = load("qmail_no_mailbox.eml", settings).replace(b"bounces+", b"bounces-")
+    inbound, status = _process(any_db_session, settings, forged, ref="forged", trust=True)
+    assert status == InboundStatus.QUARANTINED
+    assert "not attributable" in inbound.status_reason
+    assert subscriber.status == SubscriberStatus.ACTIVE
+    raw = load("qmail_no_mailbox.eml", settings, message_id=delivery.message_id)
+    _, status = _process(
+        any_db_session, settings, raw.replace(b"bounces+", b"bounces-"), ref="imap", trust=True
+    )
     assert status == InboundStatus.PROCESSED
     assert subscriber.status == SubscriberStatus.BOUNCED
 
