@@ -22,8 +22,8 @@ wording: message too large                     message_too_large     not suppres
 wording: retries exhausted, expired            expired
 wording: host not found, try again             temporary_dns
 wording: account disabled, suspended           mailbox_disabled
-5.1.1, 5.1.0, 5.1.3, 5.1.6                     user_unknown          RFC 3463
-5.1.2, 5.1.10, 5.4.4                           domain_not_found
+5.1.1, 5.1.0, 5.1.3, 5.1.6, 5.1.10             user_unknown          RFC 3463
+5.1.2, 5.4.4                                   domain_not_found
 5.2.1 / 5.2.2 / 5.3.4, 5.2.3 / 4.4.7           disabled / full / too large / expired
 4.4.3 / other 4.x.x                            temporary_dns / temporary_failure
 5.7.x, 5.6.x                                   policy_block
@@ -49,8 +49,9 @@ from newsletter.bounces.models import BounceKind, BounceReason
 from newsletter.bounces.policy import kind_for_reason
 
 SENDER_ADDRESS_STATUSES = frozenset({"5.1.7", "5.1.8"})
-USER_UNKNOWN_STATUSES = frozenset({"5.1.0", "5.1.1", "5.1.3", "5.1.6"})
-DOMAIN_STATUSES = frozenset({"5.1.2", "5.1.10", "5.4.4"})
+# 5.1.10 is "null MX" in RFC 7505, but Microsoft writes it on every unknown recipient.
+USER_UNKNOWN_STATUSES = frozenset({"5.1.0", "5.1.1", "5.1.3", "5.1.6", "5.1.10"})
+DOMAIN_STATUSES = frozenset({"5.1.2", "5.4.4"})
 
 
 def _words(pattern: str) -> re.Pattern[str]:
@@ -67,7 +68,7 @@ BLOCKLIST_TEXT = _words(
     r"|sorbs|\buceprotect|reputation|banned sending ip|(?<!not )listed (at|on|in|by)\b"
     r"|(ip|address|host|network) (address )?(\S+ )?(is |has been )?(blocked|banned|listed)"
     r"|blocked using|poor ip|sender ip .{0,40}(blocked|rejected)|\bsbrs\b|senderbase"
-    r"|client host \S* ?blocked|service unavailable; client host"
+    r"|client host \S* ?blocked|service unavailable; client host|ip ?check"
 )
 RATE_TEXT = _words(
     r"rate[ -]?limit|throttl|too many (recipients|messages|mails|emails|connections|requests"
@@ -86,7 +87,7 @@ POLICY_TEXT = _words(
     r"|suspicious|reverse (dns|hostname|lookup)|\bptr\b|\brdns\b|sender (address )?rejected"
     r"|sender verify|sender (is )?(not )?(allowed|blocked|denied)|\bblocked\b|rejected by"
     r" (recipient'?s? )?(administrator|filter)|\buce\b|unsolicited|mimecast|proofpoint"
-    r"|ironport|not accepted (here|for delivery)"
+    r"|ironport|not accepted (here|for delivery)|permission to post|not allowed to post"
 )
 FULL_TEXT = _words(
     r"mailbox (is )?full|over ?quota|quota (exceeded|full)|exceeded (the |his |her |their )?"
