@@ -37,6 +37,13 @@ PLACEHOLDER_SECRETS = {
     "xxx",
 }
 MIN_SECRET_LENGTH = 32
+# Mailbox providers that send ARF feedback-loop reports (Yahoo/AOL CFL, Microsoft JMRP,
+# Validity's hosted loops for Comcast and others, Mail.ru, Yandex, Fastmail, Zoho, 1&1).
+DEFAULT_FEEDBACK_LOOP_DOMAINS = (
+    "yahoo.com", "yahoo.net", "aol.com", "aol.net", "hotmail.com", "outlook.com",
+    "microsoft.com", "senderscore.net", "returnpath.net", "validity.com", "comcast.net",
+    "mail.ru", "yandex.ru", "yandex.net", "fastmail.com", "zoho.com", "gmx.net", "web.de",
+)  # fmt: skip
 
 
 class SettingsError(RuntimeError):
@@ -262,6 +269,9 @@ class Settings(BaseSettings):
     # ---- Bounces and complaints (see newsletter/bounces/) ----
     bounce_soft_threshold: float = Field(default=5.0, gt=0, le=1000)
     bounce_soft_weight: float = Field(default=1.0, gt=0, le=1000)
+    # A closed or suspended account ("mailbox disabled") counts as soft unless set to true: the
+    # message says the account is off, not that the address does not exist.
+    bounce_disabled_is_hard: bool = False
     bounce_score_half_life_days: float = Field(default=30.0, gt=0, le=3650)
     complaint_rate_warning: float = Field(default=0.003, ge=0, le=1)
     bounce_rate_warning: float = Field(default=0.05, ge=0, le=1)
@@ -272,6 +282,11 @@ class Settings(BaseSettings):
     inbound_max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     inbound_complaint_local_parts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["fbl", "complaints", "abuse"]
+    )
+    # Senders whose ARF complaints are believed (a domain covers its subdomains); a complaint
+    # from anyone else is quarantined for staff and unsubscribes nobody.
+    inbound_feedback_loop_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_FEEDBACK_LOOP_DOMAINS)
     )
     imap_url: str | None = None
     imap_processed_folder: str = "Processed"
@@ -320,7 +335,12 @@ class Settings(BaseSettings):
             raise ValueError("must be imaps://user:password@host:993/INBOX or imap+starttls://")
         return value or None
 
-    @field_validator("inbound_complaint_local_parts", "ses_sns_topic_arns", mode="before")
+    @field_validator(
+        "inbound_complaint_local_parts",
+        "inbound_feedback_loop_domains",
+        "ses_sns_topic_arns",
+        mode="before",
+    )
     @classmethod
     def _split_local_parts(cls, value: object) -> object:
         if isinstance(value, str) and not value.lstrip().startswith("["):

@@ -178,6 +178,8 @@ def make_test_settings(tmp_path: Path, **overrides: object) -> Settings:
         "base_url": "http://127.0.0.1:8000",
         "from_address": "news@coalition.example.org",
         "bounce_domain": "bounces.coalition.example.org",
+        # the bounce fixtures' feedback loops (tests/bounces/messages/arf_*.eml)
+        "inbound_feedback_loop_domains": ["fbl.example.net", "fbl.example.org"],
     }
     values.update(overrides)
     return load_settings(_env_file=None, **values)

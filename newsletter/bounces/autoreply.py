@@ -2,8 +2,9 @@
 
 An auto-reply to a press release is not a bounce: counting it would suppress the most
 engaged supporters, the ones whose mailbox answers because they are travelling. Checked
-*after* DSN/ARF detection, because RFC 3464 reports legitimately carry
-``Auto-Submitted: auto-replied`` too.
+*after* DSN/ARF detection and after the mail-system readers, because real bounces carry
+``Auto-Submitted`` too (RFC 3464 reports, Exim's ``auto-replied``). ``auto-generated`` alone
+(RFC 3834: a notification, not a reply) never makes a message an auto-reply.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def _subject(msg: Message) -> str:
 def auto_reply_reason(msg: Message) -> str | None:
     """Why ``msg`` looks like an auto-reply, or None. Headers first (RFC 3834), then subject."""
     submitted = str(msg.get("Auto-Submitted", "")).strip().lower()
-    if submitted and submitted != "no":
+    if submitted.startswith("auto-replied"):
         return f"Auto-Submitted: {submitted[:40]}"
     for name in _AUTO_HEADERS:
         if msg.get(name) is not None:

@@ -1,25 +1,36 @@
-"""What a delivery failure says about the address: hard, soft, or our own problem.
+"""Why a delivery failed (a `BounceReason`); the policy (`bounces.policy`) decides what it does.
 
 Why one module: a DSN, an SMTP-time rejection and a provider webhook all carry the same
 RFC 3463 status and a free-text diagnostic. If each source read them its own way, a DMARC
 rejection would suppress a good address through one path and raise a staff warning through
-another. Every source asks `kind_for_status`; the table below is the rule, first match wins.
+another. Every source asks `reason_for_status` (or `kind_for_status`, the reason's policy row).
 
-==========================================  ===============  ==================================
-status / diagnostic                         kind             why
-==========================================  ===============  ==================================
-5.1.7, 5.1.8 (bad *sender* address)         sender_problem   our envelope sender, not them
-5.1.x, 5.2.1, 5.4.4 (no such user/domain,   hard             the address will never take mail
-  mailbox disabled, unroutable domain)
-diagnostic says DMARC, SPF, DKIM, spam,     sender_problem   the receiver refuses *us*: fix
-  blocklist, reputation, policy (any class)                  authentication or reputation
-4.x.x                                       soft             temporary
-5.7.x (security/policy)                     sender_problem   same, without the words
-5.3.4, 5.2.3, 5.6.x (size, content)         sender_problem   the message, not the mailbox
-5.x.x with "no such user" style text        hard             servers without precise codes
-5.2.2, 5.4.5, other 5.x.x                   soft             may recover: counted, decaying
-no status and no verdict text               soft             a failure we cannot read
-==========================================  ===============  ==================================
+Order of evidence (``RULES`` below is the same table, first match wins):
+
+=============================================  ====================  ==========================
+evidence                                       reason                why first
+=============================================  ====================  ==========================
+5.1.7, 5.1.8 (bad *sender* address)            sender_address        our envelope sender
+wording: SPF, DKIM, DMARC, unauthenticated     auth_failure          servers put 5.1.1 or 5.7.1
+wording: blocklist, Spamhaus, reputation, IP   sender_blocklisted    on these: the wording is
+wording: greylisted                            greylisted            the truth about *us*
+wording: rate limit, too many, throttled       rate_limited
+wording: relaying denied                       relay_denied
+wording: spam, policy, content, PTR, virus     policy_block
+wording: mailbox full, over quota              mailbox_full          5.x on a full mailbox must
+wording: message too large                     message_too_large     not suppress
+wording: retries exhausted, expired            expired
+wording: host not found, try again             temporary_dns
+wording: account disabled, suspended           mailbox_disabled
+5.1.1, 5.1.0, 5.1.3, 5.1.6, 5.1.10             user_unknown          RFC 3463
+5.1.2, 5.4.4                                   domain_not_found
+5.2.1 / 5.2.2 / 5.3.4, 5.2.3 / 4.4.7           disabled / full / too large / expired
+4.4.3 / other 4.x.x                            temporary_dns / temporary_failure
+5.7.x, 5.6.x                                   policy_block
+wording: domain not found, no such domain      domain_not_found      servers without codes
+wording: no such user, does not exist          user_unknown
+anything else                                  undetermined (soft)   never hard
+=============================================  ====================  ==========================
 
 A delivery whose retries ran out (`kind_for_expiry`, RFC 3463 4.4.7 "delivery time expired") is a
 soft bounce when the last reply came from the recipient's side (mailbox full, greylisting,
@@ -34,35 +45,97 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from newsletter.bounces.models import BounceKind
-from newsletter.delivery.outcomes import NO_SUCH_USER_TEXT
+from newsletter.bounces.models import BounceKind, BounceReason
+from newsletter.bounces.policy import kind_for_reason
 
 SENDER_ADDRESS_STATUSES = frozenset({"5.1.7", "5.1.8"})
-HARD_STATUSES = frozenset({"5.1.0", "5.1.1", "5.1.2", "5.1.3", "5.1.6", "5.1.10", "5.2.1", "5.4.4"})
-SENDER_SIDE_TEXT = re.compile(
-    r"\bdmarc\b|\bspf\b|\bdkim\b|\bspam|block ?list|black ?list|\bblocked\b|\brbl\b"
-    r"|spamhaus|spamcop|barracuda|reputation|\bpolicy\b|not authori[sz]ed to send"
-    r"|unauthenticated|authentication (failed|required)|banned sending ip"
-    r"|rejected for policy|junk mail|bulk mail|too many (recipients|messages|connections)"
-    r"|(rate|sending) limit|exceeded (the )?(rate|sending)|sender (address )?rejected"
-    r"|relay(ing)? (access )?denied|not permitted to relay|greylist|reverse (dns|hostname)"
-    r"|\bptr\b|sender verify",
-    re.IGNORECASE,
+# 5.1.10 is "null MX" in RFC 7505, but Microsoft writes it on every unknown recipient.
+USER_UNKNOWN_STATUSES = frozenset({"5.1.0", "5.1.1", "5.1.3", "5.1.6", "5.1.10"})
+DOMAIN_STATUSES = frozenset({"5.1.2", "5.4.4"})
+
+
+def _words(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+AUTH_TEXT = _words(
+    r"\bdmarc\b|\bspf\b|\bdkim\b|unauthenticated|authentication (failed|required|check)"
+    r"|not authori[sz]ed to send|sender policy framework|fails? (the )?(sender )?authentication"
+    r"|\barc\b validation|domainkeys"
 )
-# A mailbox that may take mail again, or a failure the sender says is temporary.
-SOFT_TEXT = re.compile(
-    r"mailbox (is )?full|over ?quota|quota exceeded|exceeded (the )?(storage|quota)"
-    r"|insufficient (system )?storage|try again|retry (timeout|time) exceeded|retries exhausted"
-    r"|delivery time expired|message expired|mail loop|loops back to myself|too many hops",
-    re.IGNORECASE,
+BLOCKLIST_TEXT = _words(
+    r"block ?list|black ?list|deny ?list|\brbl\b|\bdnsbl\b|spamhaus|spamcop|barracuda ?central"
+    r"|sorbs|\buceprotect|reputation|banned sending ip|(?<!not )listed (at|on|in|by)\b"
+    r"|(ip|address|host|network) (address )?(\S+ )?(is |has been )?(blocked|banned|listed)"
+    r"|blocked using|poor ip|sender ip .{0,40}(blocked|rejected)|\bsbrs\b|senderbase"
+    r"|client host \S* ?blocked|service unavailable; client host|ip ?check"
 )
-# What servers without precise status codes say about a dead address (qmail, old Exchange).
-EXTRA_NO_SUCH_USER_TEXT = re.compile(
-    r"no mailbox here|(user|recipient|mailbox|address) not found|invalid (recipient|mailbox)"
-    r"|account (has been )?(disabled|closed|deactivated)|(user|address) (does not|doesn't) have an?"
-    r" ([\w.-]+ )?account|no such person|unknown address|not listed in (the )?(domino|public)"
-    r"|does not exist|host (or domain name )?not found",
-    re.IGNORECASE,
+RATE_TEXT = _words(
+    r"rate[ -]?limit|throttl|too many (recipients|messages|mails|emails|connections|requests"
+    r"|sessions|concurrent)|(sending|message|hourly|daily) (limit|quota) (exceeded|reached)"
+    r"|exceeded (the )?(rate|sending|message) (limit|rate|quota)|slow down|temporarily deferred"
+    r" due to|sent too many|try again in \d+ (minutes|seconds)|frequency limited"
+)
+RELAY_TEXT = _words(
+    r"relay(ing)? (access )?(denied|not permitted|prohibited)|not permitted to relay"
+    r"|we do not relay|unable to relay|relay not allowed"
+)
+GREYLIST_TEXT = _words(r"gr[ae]y ?list")
+POLICY_TEXT = _words(
+    r"\bspam|junk mail|bulk mail|\bpolicy\b|policies|content (rejected|filter|refused)"
+    r"|message (content )?(rejected|refused) (as|due|for|because)|\bvirus|malware|phish"
+    r"|suspicious|reverse (dns|hostname|lookup)|\bptr\b|\brdns\b|sender (address )?rejected"
+    r"|sender verify|sender (is )?(not )?(allowed|blocked|denied)|\bblocked\b|rejected by"
+    r" (recipient'?s? )?(administrator|filter)|\buce\b|unsolicited|mimecast|proofpoint"
+    r"|ironport|not accepted (here|for delivery)|permission to post|not allowed to post"
+)
+FULL_TEXT = _words(
+    r"mailbox (is )?full|over ?quota|quota (exceeded|full)|exceeded (the |his |her |their )?"
+    r"(storage|quota|mailbox)|insufficient (system )?storage|mailbox (size|storage) limit"
+    r"|disk ?quota|mail ?box ?(has )?exceeded|out of storage|storage (space|quota)|is full\b"
+    r"|not enough (disk )?space|user is over|capacity exceeded"
+)
+TOO_LARGE_TEXT = _words(
+    r"(message|mail|email) (is |size |file )?(too (large|big)|exceeds)|size (limit|exceeds)"
+    r"|exceeds (the )?(maximum|size|message size)|message length exceeds|too large"
+)
+EXPIRED_TEXT = _words(
+    r"retry (timeout|time) (exceeded|reached)|retries exhausted|delivery time expired"
+    r"|message expired|expired in queue|could not be delivered (within|for|after) \d+"
+    r"|gave up|giving up|maximum time|too long in (the )?queue|queue(d)? too long"
+    r"|delivery (attempts )?(timed out|expired)|timed? ?out|timeout|no answer from host"
+    r"|connection (refused|timed out|lost)|couldn't (be )?connect|unable to connect"
+)
+TEMPORARY_DNS_TEXT = _words(
+    r"host not found, try again|temporary failure in name resolution|dns (temporary|temp)"
+    r"|name server (timeout|failure)|servfail|dns (lookup|query) (failed|timed out) temporarily"
+    r"|try again later .{0,40}dns"
+)
+LOOP_TEXT = _words(r"mail loop|loops back to myself|too many hops|routing loop|loop detected")
+DISABLED_TEXT = _words(
+    r"account (is |has been )?(disabled|suspended|deactivated|closed|inactive|locked|expired"
+    r"|blocked|frozen)|mailbox (is |has been )?(disabled|suspended|deactivated|inactive|locked"
+    r"|closed|frozen|not active)|inactive (user|account|mailbox)|user (account )?(is )?"
+    r"(disabled|suspended|inactive|deactivated)|no longer (active|in use|available)"
+    r"|discontinued|account has been terminated|(account|mailbox|address|user)\b.{0,40}\b(is|has"
+    r" been|was) (disabled|suspended|deactivated|inactive|closed)\b"
+)
+USER_UNKNOWN_TEXT = _words(
+    r"no mailbox here|(user|recipient|mailbox|address|account) (was )?not found"
+    r"|invalid (recipient|mailbox|address|user)|(user|address) (does not|doesn't) have an?"
+    r" ([\w.-]+ )?account|no such person|unknown (address|local(-| )part)|not listed in (the )?"
+    r"(domino|public)|does not exist|doesn't exist|no longer exists|not a valid (mailbox|user"
+    r"|recipient)|addressee unknown|recipient (is )?(unknown|invalid|rejected: user unknown)"
+    r"|unrouteable address|not our customer|is not a known user|(account|user|mailbox) "
+    r"(is )?unavailable: not exist|no such (user|mailbox|recipient|account|address)"
+    r"|user(name)? unknown|unknown (user|recipient|mailbox)|bad destination mailbox"
+    r"|mailbox not exist|user doesn't exist"
+)
+DOMAIN_TEXT = _words(
+    r"domain (name )?not found|no such domain|unknown domain|domain (does not|doesn't) exist"
+    r"|host (or domain name )?not found|nxdomain|no mx (record|host)|unrouteable domain"
+    r"|name service error|domain .{0,40}(is not|isn't) (valid|registered)|non-existent domain"
+    r"|unroutable domain|invalid domain"
 )
 _STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
@@ -79,7 +152,7 @@ def normalise_status(status: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Rule:
-    kind: BounceKind
+    reason: BounceReason
     why: str
     applies: Callable[[str | None, str], bool]
 
@@ -92,47 +165,65 @@ def _sub(status: str | None) -> str:
     return ".".join((status or "").split(".")[:2])
 
 
-def _says_no_such_user(status: str | None, text: str) -> bool:
-    if _cls(status) == "4":
-        return False
-    return bool(NO_SUCH_USER_TEXT.search(text) or EXTRA_NO_SUCH_USER_TEXT.search(text))
+def _text(pattern: re.Pattern[str]) -> Callable[[str | None, str], bool]:
+    return lambda s, t: bool(pattern.search(t))
 
 
+def _permanent_text(pattern: re.Pattern[str]) -> Callable[[str | None, str], bool]:
+    """Dead-address wording counts only without a temporary (4.x.x) status next to it."""
+    return lambda s, t: _cls(s) != "4" and bool(pattern.search(t))
+
+
+def _status_in(statuses: frozenset[str]) -> Callable[[str | None, str], bool]:
+    return lambda s, t: s in statuses
+
+
+R = BounceReason
 RULES: tuple[Rule, ...] = (
-    Rule(
-        BounceKind.SENDER_PROBLEM, "bad sender address", lambda s, t: s in SENDER_ADDRESS_STATUSES
-    ),
-    # Clear wording outranks the status code: servers put 5.1.1 on blocklist and rate-limit
-    # rejections, and 5.x on a full mailbox; suppressing on the code alone loses a supporter.
-    Rule(
-        BounceKind.SENDER_PROBLEM,
-        "receiver refuses our sending (authentication, reputation, policy)",
-        lambda s, t: bool(SENDER_SIDE_TEXT.search(t)),
-    ),
-    Rule(
-        BounceKind.SOFT, "mailbox full or temporary wording", lambda s, t: bool(SOFT_TEXT.search(t))
-    ),
-    Rule(BounceKind.HARD, "address does not exist", lambda s, t: s in HARD_STATUSES),
-    Rule(BounceKind.SOFT, "temporary status", lambda s, t: _cls(s) == "4"),
-    Rule(BounceKind.SENDER_PROBLEM, "security or policy status", lambda s, t: _sub(s) == "5.7"),
-    Rule(
-        BounceKind.SENDER_PROBLEM,
-        "message size or content",
-        lambda s, t: s in {"5.3.4", "5.2.3"} or _sub(s) == "5.6",
-    ),
-    Rule(BounceKind.HARD, "no-such-user text", _says_no_such_user),
-    Rule(BounceKind.SOFT, "other failure, may recover", lambda s, t: True),
+    Rule(R.SENDER_ADDRESS, "bad sender address", _status_in(SENDER_ADDRESS_STATUSES)),
+    # Clear sender-side wording outranks the status code: servers put 5.1.1 on blocklist and
+    # rate-limit rejections; suppressing on the code alone loses a supporter.
+    Rule(R.AUTH_FAILURE, "SPF, DKIM or DMARC", _text(AUTH_TEXT)),
+    Rule(R.SENDER_BLOCKLISTED, "our IP or domain is listed", _text(BLOCKLIST_TEXT)),
+    Rule(R.GREYLISTED, "greylisting", _text(GREYLIST_TEXT)),
+    Rule(R.RATE_LIMITED, "we send too fast", _text(RATE_TEXT)),
+    Rule(R.RELAY_DENIED, "relaying denied", _text(RELAY_TEXT)),
+    Rule(R.POLICY_BLOCK, "spam, content or policy", _text(POLICY_TEXT)),
+    # Wording that says the mailbox may recover outranks a 5.x code ("552 5.1.1 mailbox full").
+    Rule(R.MAILBOX_FULL, "mailbox full", _text(FULL_TEXT)),
+    Rule(R.MESSAGE_TOO_LARGE, "message too large", _text(TOO_LARGE_TEXT)),
+    Rule(R.TEMPORARY_DNS, "temporary DNS failure", _text(TEMPORARY_DNS_TEXT)),
+    Rule(R.EXPIRED, "the relay gave up retrying", _text(EXPIRED_TEXT)),
+    Rule(R.TEMPORARY_FAILURE, "mail loop", _text(LOOP_TEXT)),
+    Rule(R.MAILBOX_DISABLED, "account disabled", _permanent_text(DISABLED_TEXT)),
+    Rule(R.USER_UNKNOWN, "no such user status", _status_in(USER_UNKNOWN_STATUSES)),
+    Rule(R.DOMAIN_NOT_FOUND, "unroutable domain status", _status_in(DOMAIN_STATUSES)),
+    Rule(R.MAILBOX_DISABLED, "mailbox disabled status", _status_in(frozenset({"5.2.1"}))),
+    Rule(R.MAILBOX_FULL, "mailbox full status", _status_in(frozenset({"5.2.2", "4.2.2"}))),
+    Rule(R.MESSAGE_TOO_LARGE, "size status", _status_in(frozenset({"5.3.4", "5.2.3", "4.3.4"}))),
+    Rule(R.EXPIRED, "delivery time expired", _status_in(frozenset({"4.4.7", "5.4.7"}))),
+    Rule(R.TEMPORARY_DNS, "DNS temporary status", _status_in(frozenset({"4.4.3", "4.4.4"}))),
+    Rule(R.TEMPORARY_FAILURE, "temporary status", lambda s, t: _cls(s) == "4"),
+    Rule(R.POLICY_BLOCK, "security or content status", lambda s, t: _sub(s) in {"5.7", "5.6"}),
+    Rule(R.DOMAIN_NOT_FOUND, "no-such-domain wording", _permanent_text(DOMAIN_TEXT)),
+    Rule(R.USER_UNKNOWN, "no-such-user wording", _permanent_text(USER_UNKNOWN_TEXT)),
+    Rule(R.UNDETERMINED, "a failure we cannot read: soft, never hard", lambda s, t: True),
 )
 
 
-def kind_for_status(status: str | None, diagnostic: str = "") -> BounceKind:
-    """The bounce kind of a failed delivery, by the table above."""
+def reason_for_status(status: str | None, diagnostic: str = "") -> BounceReason:
+    """The reason of a failed delivery, by the table above."""
     normalised = normalise_status(status)
-    text = " ".join(diagnostic.split())
+    text = " ".join(diagnostic.split())[:4000]
     for rule in RULES:
         if rule.applies(normalised, text):
-            return rule.kind
+            return rule.reason
     raise AssertionError("the last rule matches every failure")  # pragma: no cover
+
+
+def kind_for_status(status: str | None, diagnostic: str = "") -> BounceKind:
+    """The bounce kind of a failed delivery: the policy row of its reason."""
+    return kind_for_reason(reason_for_status(status, diagnostic))
 
 
 EXPIRED_STATUS = "4.4.7"

@@ -27,6 +27,36 @@ class BounceKind(StrEnum):
     UNKNOWN = "unknown"
 
 
+class BounceReason(StrEnum):
+    """Why a message came back; the policy table (`bounces.policy.REASON_POLICY`) acts on it.
+
+    Only ``user_unknown`` and ``domain_not_found`` (and ``mailbox_disabled``, configurable) say
+    the address is dead; every sender-side reason says *our* sending was refused.
+    """
+
+    USER_UNKNOWN = "user_unknown"
+    DOMAIN_NOT_FOUND = "domain_not_found"
+    MAILBOX_DISABLED = "mailbox_disabled"
+    MAILBOX_FULL = "mailbox_full"
+    MESSAGE_TOO_LARGE = "message_too_large"
+    EXPIRED = "expired"
+    TEMPORARY_DNS = "temporary_dns"
+    TEMPORARY_FAILURE = "temporary_failure"
+    POLICY_BLOCK = "policy_block"
+    SENDER_BLOCKLISTED = "sender_blocklisted"
+    RATE_LIMITED = "rate_limited"
+    AUTH_FAILURE = "auth_failure"
+    RELAY_DENIED = "relay_denied"
+    GREYLISTED = "greylisted"
+    SENDER_ADDRESS = "sender_address"
+    DELAY = "delay"
+    DELIVERED = "delivered"
+    AUTO_REPLY = "auto_reply"
+    COMPLAINT = "complaint"
+    UNSUBSCRIBE = "unsubscribe"
+    UNDETERMINED = "undetermined"
+
+
 class BounceEvent(Base):
     __tablename__ = "bounce_events"
     __table_args__ = (UniqueConstraint("source", "source_event_id"),)
@@ -36,6 +66,7 @@ class BounceEvent(Base):
     source_event_id: Mapped[str] = mapped_column(String(255))
     kind: Mapped[BounceKind] = mapped_column(str_enum(BounceKind))
     status_code: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[BounceReason | None] = mapped_column(str_enum(BounceReason))
     diagnostic: Mapped[str] = mapped_column(Text, default="")
     delivery_id: Mapped[int | None] = mapped_column(
         ForeignKey("deliveries.id", ondelete="SET NULL"), index=True

@@ -48,11 +48,22 @@ def report_text(msg: Message, limit: int = 20_000) -> str:
     return ""
 
 
-def _around(text: str, address: str) -> str:
-    at = text.lower().find(address.lower())
+def _around(text: str, address: str, others: tuple[str, ...] = ()) -> str:
+    """The sentence after ``address``, up to the next failed address: a multi-recipient
+    report must not lend one recipient's "mailbox full" to the next one's "no such user"."""
+    lowered = text.lower()
+    at = lowered.find(address.lower())
     if at < 0:
         return " ".join(text.split())[:SNIPPET_CHARS]
-    return " ".join(text[at : at + SNIPPET_CHARS].split())
+    end = at + SNIPPET_CHARS
+    for other in others:
+        if other.lower() == address.lower():
+            continue
+        # the next mention that is not inside this recipient's own line
+        following = lowered.find(other.lower(), at + len(address))
+        if 0 <= following < end:
+            end = following
+    return " ".join(text[at:end].split())
 
 
 def scan(msg: Message) -> list[NonStandardFailure]:
@@ -64,10 +75,14 @@ def scan(msg: Message) -> list[NonStandardFailure]:
         return []
     text = report_text(msg)
     found = []
+    every = tuple(
+        raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
+        for raw in permanent | temporary
+    )
     for addresses, is_permanent in ((permanent, True), (temporary - permanent, False)):
         for raw in sorted(addresses):
             address = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
-            snippet = _around(text, address)
+            snippet = _around(text, address, every)
             status = _STATUS_NEAR.search(snippet)
             found.append(
                 NonStandardFailure(

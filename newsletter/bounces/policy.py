@@ -24,6 +24,25 @@ auto_reply      unchanged           none                   unchanged    recorded
 unknown         unchanged           none                   unchanged    needs staff review
 ==============  ==================  =====================  ===========  ======================
 
+Reasons decide the kind (``REASON_POLICY`` below): a finding's reason (`classify`) is one row,
+and only a reason that says the address is dead suppresses at once.
+
+=================================================  ===============  ============================
+reason                                             kind             why
+=================================================  ===============  ============================
+user_unknown, domain_not_found                     hard             the address is dead
+mailbox_disabled                                   soft (hard with  closed or suspended account;
+                                                   the setting)     ``BOUNCE_DISABLED_IS_HARD``
+mailbox_full, message_too_large, expired,          soft             may recover: counted, decays
+temporary_dns, temporary_failure, undetermined
+policy_block, sender_blocklisted, rate_limited,    sender_problem   the receiver refuses *us*:
+auth_failure, relay_denied, greylisted,                             staff warning per campaign,
+sender_address                                                      never against the person
+delay, delivered, auto_reply                       auto_reply       recorded at most; nothing
+complaint                                          complaint        as above
+unsubscribe                                        unsubscribe      as above
+=================================================  ===============  ============================
+
 The soft score is Mailman's idea with a continuous decay instead of a reset: each soft bounce
 adds ``BOUNCE_SOFT_WEIGHT`` to the score decayed by ``0.5 ** (days / half_life)``, and at
 most one soft bounce a day counts (a mailbox down for an afternoon is not five bounces).
@@ -42,7 +61,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from newsletter.bounces.models import BounceEvent, BounceKind
+from newsletter.bounces.models import BounceEvent, BounceKind, BounceReason
 from newsletter.bounces.warnings import raise_warning
 from newsletter.campaigns.models import Campaign, Delivery, DeliveryStatus
 from newsletter.config import Settings, get_settings
@@ -166,6 +185,54 @@ TRANSITIONS: dict[BounceKind, Transition] = {
 assert set(TRANSITIONS) == set(BounceKind), "every kind needs a row in the table"
 
 
+@dataclass(frozen=True)
+class ReasonPolicy:
+    kind: BounceKind
+    why: str
+
+
+_SENDER_SIDE = "the receiver refuses our sending: a staff warning, never the subscriber's fault"
+_MAY_RECOVER = "the mailbox may take mail again: a decaying soft score"
+_NOTHING = "not a failure: nothing happens to the subscriber"
+REASON_POLICY: dict[BounceReason, ReasonPolicy] = {
+    BounceReason.USER_UNKNOWN: ReasonPolicy(BounceKind.HARD, "the mailbox does not exist"),
+    BounceReason.DOMAIN_NOT_FOUND: ReasonPolicy(BounceKind.HARD, "the domain does not exist"),
+    BounceReason.MAILBOX_DISABLED: ReasonPolicy(BounceKind.SOFT, "the account is off, for now"),
+    BounceReason.MAILBOX_FULL: ReasonPolicy(BounceKind.SOFT, _MAY_RECOVER),
+    BounceReason.MESSAGE_TOO_LARGE: ReasonPolicy(BounceKind.SOFT, _MAY_RECOVER),
+    BounceReason.EXPIRED: ReasonPolicy(BounceKind.SOFT, _MAY_RECOVER),
+    BounceReason.TEMPORARY_DNS: ReasonPolicy(BounceKind.SOFT, _MAY_RECOVER),
+    BounceReason.TEMPORARY_FAILURE: ReasonPolicy(BounceKind.SOFT, _MAY_RECOVER),
+    BounceReason.UNDETERMINED: ReasonPolicy(
+        BounceKind.SOFT, "a failure nobody can read: soft, and never suppressed by one message"
+    ),
+    BounceReason.POLICY_BLOCK: ReasonPolicy(BounceKind.SENDER_PROBLEM, _SENDER_SIDE),
+    BounceReason.SENDER_BLOCKLISTED: ReasonPolicy(BounceKind.SENDER_PROBLEM, _SENDER_SIDE),
+    BounceReason.RATE_LIMITED: ReasonPolicy(BounceKind.SENDER_PROBLEM, _SENDER_SIDE),
+    BounceReason.AUTH_FAILURE: ReasonPolicy(BounceKind.SENDER_PROBLEM, _SENDER_SIDE),
+    BounceReason.RELAY_DENIED: ReasonPolicy(BounceKind.SENDER_PROBLEM, _SENDER_SIDE),
+    BounceReason.GREYLISTED: ReasonPolicy(BounceKind.SENDER_PROBLEM, _SENDER_SIDE),
+    BounceReason.SENDER_ADDRESS: ReasonPolicy(BounceKind.SENDER_PROBLEM, _SENDER_SIDE),
+    BounceReason.DELAY: ReasonPolicy(BounceKind.AUTO_REPLY, _NOTHING),
+    BounceReason.DELIVERED: ReasonPolicy(BounceKind.AUTO_REPLY, _NOTHING),
+    BounceReason.AUTO_REPLY: ReasonPolicy(BounceKind.AUTO_REPLY, _NOTHING),
+    BounceReason.COMPLAINT: ReasonPolicy(BounceKind.COMPLAINT, "the person reported us as spam"),
+    BounceReason.UNSUBSCRIBE: ReasonPolicy(BounceKind.UNSUBSCRIBE, "the person left"),
+}
+assert set(REASON_POLICY) == set(BounceReason), "every reason needs a row in the table"
+SUPPRESSING_REASONS = frozenset(
+    reason for reason, row in REASON_POLICY.items() if row.kind == BounceKind.HARD
+)
+
+
+def kind_for_reason(reason: BounceReason, settings: Settings | None = None) -> BounceKind:
+    """The kind the policy gives ``reason``; a disabled mailbox is soft when configured so."""
+    disabled_is_hard = settings is not None and settings.bounce_disabled_is_hard
+    if reason == BounceReason.MAILBOX_DISABLED and disabled_is_hard:
+        return BounceKind.HARD
+    return REASON_POLICY[reason].kind
+
+
 def decayed_score(
     score: float, since: dt.datetime | None, now: dt.datetime, settings: Settings
 ) -> float:
@@ -245,15 +312,18 @@ def record_bounce(
     address: str | None = None,
     settings: Settings | None = None,
     now: dt.datetime | None = None,
+    reason: BounceReason | None = None,
+    needs_review: bool = False,
 ) -> BounceEvent | None:
     """Record one event and apply the policy table; None when it was already recorded.
 
     ``delivery_id`` (from a VERP address or the engine) wins over ``address`` to find the
-    subscriber: it is signed, while a DSN's recipient may be a forwarding alias.
+    subscriber: it is signed, while a DSN's recipient may be a forwarding alias. With a
+    ``reason``, the reason table decides the kind (``kind`` is then only the caller's guess).
     """
     settings = settings or get_settings()
     now = now or utcnow()
-    kind = BounceKind(kind)
+    kind = kind_for_reason(BounceReason(reason), settings) if reason else BounceKind(kind)
     delivery = session.get(Delivery, delivery_id) if delivery_id is not None else None
     subscriber = session.get(Subscriber, delivery.subscriber_id) if delivery else None
     normalised = _normalised(address)
@@ -267,12 +337,14 @@ def record_bounce(
         source=source[:32],
         source_event_id=source_event_id[:255],
         kind=kind,
+        reason=BounceReason(reason) if reason else None,
         status_code=(status_code or None) and status_code[:16],
         diagnostic=diagnostic[:4000],
         delivery_id=delivery.id if delivery else None,
         subscriber_id=subscriber.id if subscriber else None,
         campaign_id=delivery.campaign_id if delivery else None,
-        needs_review=subscriber is None and normalised is None and kind != BounceKind.AUTO_REPLY,
+        needs_review=needs_review
+        or (subscriber is None and normalised is None and kind != BounceKind.AUTO_REPLY),
         received_at=now,
     )
     if not _insert_once(session, event):

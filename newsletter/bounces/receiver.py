@@ -6,6 +6,10 @@ the complaint feedback-loop addresses and ``postmaster`` (RFC 5321 requires it).
 else is refused at RCPT, so the server is not an open door for spam, and a forged token is
 refused like an unknown user.
 
+Long lines: a line may be as long as a whole message may be (`_LongLines`), not RFC 5321's
+1,000 octets, because real bounces (SES notifications, GMX) break that limit and a `500` would
+lose them.
+
 Durability: each message is committed to ``inbound_messages`` *before* the 250 reply; if the
 database is unavailable the sender gets a 451 and retries later, so an accepted bounce is
 never lost. Parsing happens afterwards in a worker (``enqueue``), never in the receiver:
@@ -143,16 +147,45 @@ class InboundHandler:
         return reply
 
 
+class _LongLines:
+    """Lines up to the message size limit instead of RFC 5321's 1,000 octets.
+
+    Real bounces break the limit (an SES notification's JSON on one line, GMX's folded-less
+    headers); aiosmtpd would answer ``500 Line too long``, a permanent error, and the bounce
+    would be lost. The limit stays bounded: one line can be no longer than a whole message.
+    aiosmtpd sizes its stream reader from ``line_length_limit`` in ``__init__``, so it is set
+    before the base class runs.
+    """
+
+    def __init__(self, *args: Any, line_length_limit: int, **kwargs: Any) -> None:
+        self.line_length_limit = line_length_limit
+        super().__init__(*args, **kwargs)
+
+
+class InboundSMTP(_LongLines, SMTP):
+    """aiosmtpd's SMTP with long lines (`_LongLines`)."""
+
+
+class InboundLMTP(_LongLines, LMTP):
+    """aiosmtpd's LMTP with long lines (`_LongLines`)."""
+
+
+def line_length_limit(settings: Settings) -> int:
+    """The longest line accepted: the size limit plus CRLF and a transparency dot."""
+    return settings.inbound_max_message_bytes + 3
+
+
 class InboundController(Controller):
-    """A threaded aiosmtpd controller speaking SMTP or LMTP."""
+    """A threaded aiosmtpd controller speaking SMTP or LMTP, with long lines."""
 
     def __init__(self, handler: InboundHandler, *, lmtp: bool = False, **kwargs: Any) -> None:
         self.lmtp = lmtp
         super().__init__(handler, **kwargs)
 
     def factory(self) -> SMTP:
-        protocol = LMTP if self.lmtp else SMTP
-        return protocol(self.handler, **self.SMTP_kwargs)
+        protocol = InboundLMTP if self.lmtp else InboundSMTP
+        limit = line_length_limit(self.handler.settings)
+        return protocol(self.handler, line_length_limit=limit, **self.SMTP_kwargs)
 
 
 def make_controller(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from newsletter.campaigns.models import Campaign, CampaignKind, Delivery, DeliveryStatus
+from newsletter.rendering.mime import message_id
 from newsletter.subscribers.addresses import address_hash
 from newsletter.subscribers.models import (
     MailingList,
@@ -56,5 +57,8 @@ def make_delivery(
     if status == DeliveryStatus.SENT:
         campaign.sent_count += 1
     campaign.total_count += 1
+    session.flush()
+    # what the engine records at send time (`rendering.mime.message_id`)
+    delivery.message_id = message_id(campaign.public_id, delivery.id, "coalition.example.org")
     session.flush()
     return delivery

@@ -1,7 +1,8 @@
 """Load the real-format fixtures under messages/, with our signed addresses filled in.
 
 Markers: %VERP% (the delivery's return path), %RCPT% (the failed address), %UNSUB% (the
-List-Unsubscribe mailto address of the subscriber).
+List-Unsubscribe mailto address of the subscriber), %MSGID% (the Message-ID the delivery was
+sent with).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def load(
     delivery_id: int = 1,
     recipient: str = "amina@example.net",
     public_id: str = "0" * 32,
+    message_id: str = "<campaign-1.delivery@coalition.example.org>",
 ) -> bytes:
     text = (FOLDER / name).read_text(encoding="utf-8")
     mailto = links.unsubscribe_mailto(settings, links.UnsubscribeScope(public_id))
@@ -29,5 +31,6 @@ def load(
         text.replace("%VERP%", links.verp_address(settings, delivery_id))
         .replace("%RCPT%", recipient)
         .replace("%UNSUB%", unsub)
+        .replace("%MSGID%", message_id)
     )
     return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")

@@ -2,8 +2,10 @@
 
 import pytest
 
-from newsletter.bounces.classify import kind_for_status, normalise_status
-from newsletter.bounces.models import BounceKind
+from newsletter.bounces.classify import RULES, kind_for_status, normalise_status, reason_for_status
+from newsletter.bounces.models import BounceKind, BounceReason
+from newsletter.bounces.policy import REASON_POLICY, SUPPRESSING_REASONS, kind_for_reason
+from tests.conftest import make_test_settings
 
 
 @pytest.mark.parametrize(
@@ -11,7 +13,7 @@ from newsletter.bounces.models import BounceKind
     [
         ("5.1.1", "smtp; 550 5.1.1 <x@example.org>: Recipient address rejected", BounceKind.HARD),
         ("5.1.10", "RESOLVER.ADR.RecipientNotFound; Recipient not found", BounceKind.HARD),
-        ("5.2.1", "The email account that you tried to reach is disabled", BounceKind.HARD),
+        ("5.2.1", "The email account that you tried to reach is disabled", BounceKind.SOFT),
         ("5.4.4", "Host or domain name not found", BounceKind.HARD),
         ("4.2.2", "Mailbox full", BounceKind.SOFT),
         ("5.2.2", "mailbox full", BounceKind.SOFT),
@@ -33,7 +35,7 @@ from newsletter.bounces.models import BounceKind
             BounceKind.SENDER_PROBLEM,
         ),
         ("5.1.8", "Sender address rejected: Domain not found", BounceKind.SENDER_PROBLEM),
-        ("5.3.4", "Message too big for system", BounceKind.SENDER_PROBLEM),
+        ("5.3.4", "Message too big for system", BounceKind.SOFT),
         (None, "Sorry, no mailbox here by that name.", BounceKind.HARD),
         ("5.0.0", "unrouteable mail domain", BounceKind.SOFT),
         (None, "", BounceKind.SOFT),
@@ -86,3 +88,73 @@ def test_status_normalisation() -> None:
 )  # fmt: skip
 def test_clear_wording_outranks_the_status_code(status, diagnostic, kind) -> None:
     assert kind_for_status(status, diagnostic) == kind
+
+
+R = BounceReason
+# One real-looking example per row of the reason table (`classify.RULES`), in the wording the
+# mail systems write: (rule's why, status, diagnostic, reason).
+RULE_EXAMPLES = [
+    ("bad sender address", "5.1.8", "553 5.1.8 <news@coalition.example.org>: Sender address "
+     "rejected: Domain not found", R.SENDER_ADDRESS),
+    ("SPF, DKIM or DMARC", "5.7.26", "550-5.7.26 Unauthenticated email from coalition.example.org"
+     " is not accepted due to domain's DMARC policy", R.AUTH_FAILURE),
+    ("our IP or domain is listed", "5.7.1", "554 5.7.1 Service unavailable; Client host "
+     "[192.0.2.10] blocked using zen.spamhaus.org", R.SENDER_BLOCKLISTED),
+    ("we send too fast", "4.7.0", "421 4.7.0 [TSS04] Messages from 192.0.2.10 temporarily "
+     "deferred due to unexpected volume or user complaints", R.RATE_LIMITED),
+    ("relaying denied", "5.7.1", "554 5.7.1 <x@example.net>: Relay access denied", R.RELAY_DENIED),
+    ("greylisting", "4.2.0", "451 4.2.0 Greylisted, please try again in 300 seconds",
+     R.GREYLISTED),
+    ("spam, content or policy", "5.7.1", "550 5.7.1 Message rejected as spam by Content "
+     "Filtering", R.POLICY_BLOCK),
+    ("mailbox full", "5.1.1", "552 5.1.1 <x@example.net>: Recipient address rejected: Mailbox "
+     "full", R.MAILBOX_FULL),
+    ("message too large", None, "552 Message size exceeds fixed maximum message size",
+     R.MESSAGE_TOO_LARGE),
+    ("temporary DNS failure", "5.4.4", "Host or domain name not found. Name service error for "
+     "name=example.net type=MX: Host not found, try again", R.TEMPORARY_DNS),
+    ("the relay gave up retrying", "5.4.7", "retry timeout exceeded", R.EXPIRED),
+    ("mail loop", "5.4.6", "554 5.4.6 Hop count exceeded - possible mail loop",
+     R.TEMPORARY_FAILURE),
+    ("account disabled", None, "550 5.2.1 The email account that you tried to reach is disabled",
+     R.MAILBOX_DISABLED),
+    ("no such user status", "5.1.1", "550 5.1.1 <x@example.net>: Recipient address rejected",
+     R.USER_UNKNOWN),
+    ("unroutable domain status", "5.1.2", "550 5.1.2 bad destination system address",
+     R.DOMAIN_NOT_FOUND),
+    ("mailbox disabled status", "5.2.1", "550 5.2.1 mailbox unavailable", R.MAILBOX_DISABLED),
+    ("mailbox full status", "4.2.2", "452 4.2.2 please retry", R.MAILBOX_FULL),
+    ("size status", "5.3.4", "552 5.3.4 Error: message file too big for system",
+     R.MESSAGE_TOO_LARGE),
+    ("delivery time expired", "4.4.7", "delivery attempts will stop", R.EXPIRED),
+    ("DNS temporary status", "4.4.3", "451 4.4.3 Temporary lookup failure", R.TEMPORARY_DNS),
+    ("temporary status", "4.3.0", "451 4.3.0 Temporary local problem", R.TEMPORARY_FAILURE),
+    ("security or content status", "5.7.0", "550 5.7.0 Message refused", R.POLICY_BLOCK),
+    ("no-such-domain wording", None, "No such domain at this location", R.DOMAIN_NOT_FOUND),
+    ("no-such-user wording", None, "Sorry, no mailbox here by that name. (#5.1.1)",
+     R.USER_UNKNOWN),
+    ("a failure we cannot read: soft, never hard", "5.0.0", "550 Requested action not taken",
+     R.UNDETERMINED),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("why", "status", "diagnostic", "reason"), RULE_EXAMPLES)
+def test_every_rule_of_the_reason_table_reads_its_example(why, status, diagnostic, reason) -> None:
+    [rule] = [rule for rule in RULES if rule.why == why]
+    assert rule.reason == reason
+    assert reason_for_status(status, diagnostic) == reason
+
+
+def test_every_rule_has_an_example() -> None:
+    assert {rule.why for rule in RULES} == {why for why, *_ in RULE_EXAMPLES}
+
+
+def test_only_dead_address_reasons_suppress(tmp_path) -> None:
+    assert {R.USER_UNKNOWN, R.DOMAIN_NOT_FOUND} == SUPPRESSING_REASONS
+    sender_side = {reason for reason, row in REASON_POLICY.items() if row.kind == "sender_problem"}
+    assert R.SENDER_BLOCKLISTED in sender_side and R.AUTH_FAILURE in sender_side
+    assert R.RATE_LIMITED in sender_side and R.MAILBOX_FULL not in sender_side
+    assert kind_for_reason(R.MAILBOX_DISABLED, make_test_settings(tmp_path)) == BounceKind.SOFT
+    strict = make_test_settings(tmp_path, bounce_disabled_is_hard=True)
+    assert kind_for_reason(R.MAILBOX_DISABLED, strict) == BounceKind.HARD
+    assert kind_for_reason(R.UNDETERMINED) == BounceKind.SOFT

@@ -59,28 +59,38 @@ def test_bounces_in_the_mailbox_are_processed_once_and_moved(
     with unit_of_work(committed_db) as session:
         by_verp = make_subscriber(session, "amina@example.net")
         by_address = make_subscriber(session, "kofi@example.org")
-        delivery = make_delivery(session, make_campaign(session), by_verp)
-        ids = (by_verp.id, by_address.id, delivery.id)
+        forged_target = make_subscriber(session, "lena@example.org")
+        campaign = make_campaign(session)
+        delivery = make_delivery(session, campaign, by_verp)
+        kofi_mid = make_delivery(session, campaign, by_address).message_id
+        make_delivery(session, campaign, forged_target)
+        ids = (by_verp.id, by_address.id, delivery.id, forged_target.id)
     gmail = load("gmail_no_such_user.eml", settings, delivery_id=ids[2])
-    # A relay that rewrote the return path: only the failed address names the subscriber.
-    qmail = load("qmail_no_mailbox.eml", settings, recipient="kofi@example.org")
+    # A relay that rewrote the return path: the returned copy's Message-ID names the delivery.
+    qmail = load(
+        "qmail_no_mailbox.eml", settings, recipient="kofi@example.org", message_id=kofi_mid
+    )
     qmail = qmail.replace(b"bounces+", b"bounces-")
+    # A forged bounce dropped in the mailbox: an address we mail, but none of our Message-IDs.
+    forged = load("qmail_no_mailbox.eml", settings, recipient="lena@example.org")
+    forged = forged.replace(b"bounces+", b"bounces-")
     away = load("autoreply_fr_subject.eml", settings, delivery_id=ids[2])
-    _deliver(dovecot, gmail, qmail, away, load("human_reply.eml", settings))
+    _deliver(dovecot, gmail, qmail, away, load("human_reply.eml", settings), forged)
 
-    assert _poll(settings, committed_db) == 4, dovecot.log()
+    assert _poll(settings, committed_db) == 5, dovecot.log()
     with committed_db() as session:
         assert session.get(Subscriber, ids[0]).status == SubscriberStatus.BOUNCED
         assert session.get(Subscriber, ids[1]).status == SubscriberStatus.BOUNCED
+        assert session.get(Subscriber, ids[3]).status == SubscriberStatus.ACTIVE
         statuses = sorted(str(s) for s in session.scalars(select(InboundMessage.status)))
-    assert statuses == ["ignored", "processed", "processed", "quarantined"]
-    assert (_count(dovecot, "INBOX"), _count(dovecot, "Processed")) == (0, 4)
+    assert statuses == ["ignored", "processed", "processed", "quarantined", "quarantined"]
+    assert (_count(dovecot, "INBOX"), _count(dovecot, "Processed")) == (0, 5)
 
     _deliver(dovecot, load("sendmail_mailbox_full.eml", settings, delivery_id=ids[2]))
     assert _poll(settings, committed_db) == 1
     assert _poll(settings, committed_db) == 0
     with committed_db() as session:
-        assert len(session.scalars(select(InboundMessage)).all()) == 5
+        assert len(session.scalars(select(InboundMessage)).all()) == 6
 
 
 def test_without_a_processed_folder_messages_are_flagged_and_skipped_next_time(

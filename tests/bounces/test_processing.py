@@ -112,12 +112,20 @@ def test_a_complaint_naming_only_an_address_is_quarantined(any_db_session, setti
     assert quarantined(any_db_session) == [inbound]
 
 
-def test_from_the_bounce_mailbox_a_dsn_may_be_matched_on_its_address(
+def test_without_a_token_a_bounce_acts_only_through_one_of_our_message_ids(
     any_db_session, settings
 ) -> None:
     subscriber = make_subscriber(any_db_session, RCPT)
-    raw = load("qmail_no_mailbox.eml", settings).replace(b"bounces+", b"bounces-")
-    _, status = _process(any_db_session, settings, raw, ref="imap", trust=True)
+    delivery = make_delivery(any_db_session, make_campaign(any_db_session), subscriber)
+    forged = load("qmail_no_mailbox.eml", settings).replace(b"bounces+", b"bounces-")
+    inbound, status = _process(any_db_session, settings, forged, ref="forged", trust=True)
+    assert status == InboundStatus.QUARANTINED
+    assert "not attributable" in inbound.status_reason
+    assert subscriber.status == SubscriberStatus.ACTIVE
+    raw = load("qmail_no_mailbox.eml", settings, message_id=delivery.message_id)
+    _, status = _process(
+        any_db_session, settings, raw.replace(b"bounces+", b"bounces-"), ref="imap", trust=True
+    )
     assert status == InboundStatus.PROCESSED
     assert subscriber.status == SubscriberStatus.BOUNCED
 
@@ -193,3 +201,76 @@ def test_a_human_reply_is_kept_for_review(any_db_session, settings) -> None:
     inbound, status = _process(any_db_session, settings, raw, ref="human")
     assert status == InboundStatus.QUARANTINED
     assert inbound.raw == raw
+
+
+def test_a_token_quoted_only_inside_the_returned_message_suppresses_nobody(
+    any_db_session, settings
+) -> None:
+    """A forger pastes somebody's real VERP address into a fake returned copy, sent to
+    postmaster@: without that delivery's own Message-ID it is quarantined."""
+    target = make_subscriber(any_db_session, RCPT)
+    delivery = make_delivery(any_db_session, make_campaign(any_db_session), target)
+    raw = load("qmail_no_mailbox.eml", settings, delivery_id=delivery.id)
+    raw = raw.replace(
+        b"To: " + links.verp_address(settings, delivery.id).encode(), b"To: x@x.org", 1
+    )
+    inbound, status = _process(
+        any_db_session, settings, raw, ref="quoted", to=["postmaster@bounces.coalition.example.org"]
+    )
+    assert status == InboundStatus.QUARANTINED, inbound.status_reason
+    assert target.status == SubscriberStatus.ACTIVE
+    assert not is_suppressed(any_db_session, RCPT)
+
+
+def test_a_verp_address_whose_signature_fails_is_quarantined_as_forged(
+    any_db_session, settings, tmp_path
+) -> None:
+    target = make_subscriber(any_db_session, RCPT)
+    make_delivery(any_db_session, make_campaign(any_db_session), target)
+    other = make_test_settings(tmp_path, secret_key="another-secret-key-0123456789abcdef0123")
+    raw = load("postfix_user_unknown.eml", other, delivery_id=1)
+    inbound, status = _process(any_db_session, settings, raw, ref="forged-verp", trust=True)
+    assert status == InboundStatus.QUARANTINED
+    assert "does not verify" in inbound.status_reason
+    assert target.status == SubscriberStatus.ACTIVE
+
+
+def test_a_complaint_from_an_unknown_feedback_loop_unsubscribes_nobody(
+    any_db_session, settings
+) -> None:
+    subscriber = make_subscriber(any_db_session, RCPT)
+    delivery = make_delivery(any_db_session, make_campaign(any_db_session), subscriber)
+    raw = load("arf_abuse.eml", settings, delivery_id=delivery.id)
+    raw = raw.replace(b"abuse-reports@fbl.example.net", b"reports@stranger.example.com")
+    inbound, status = _process(any_db_session, settings, raw, ref="stranger-arf")
+    assert status == InboundStatus.QUARANTINED
+    assert "unknown feedback loop" in inbound.status_reason
+    assert subscriber.status == SubscriberStatus.ACTIVE
+
+
+def test_a_multi_recipient_bounce_counts_for_the_delivery_through_its_own_entry(
+    any_db_session, settings
+) -> None:
+    """Yahoo lists every failed address; the VERP token names the delivery, whose entry counts."""
+    subscriber = make_subscriber(any_db_session, "mireille@yahoo.com")
+    bystander = make_subscriber(any_db_session, "rafael@yahoo.com")
+    delivery = make_delivery(any_db_session, make_campaign(any_db_session), subscriber)
+    raw = load(
+        "yahoo_no_account.eml", settings, delivery_id=delivery.id, recipient="mireille@yahoo.com"
+    )
+    raw = raw.replace(
+        b"\r\n\r\n--- Below this line",
+        b"\r\n\r\n<rafael@yahoo.com>:\r\n552 5.2.2 mailbox full\r\n\r\n--- Below this line",
+        1,
+    )
+    verp = links.verp_address(settings, delivery.id)
+    inbound, status = _process(any_db_session, settings, raw, ref="multi", to=[verp])
+    assert status == InboundStatus.PROCESSED, inbound.status_reason
+    [event] = any_db_session.scalars(select(BounceEvent)).all()
+    assert (event.delivery_id, event.kind, event.reason) == (
+        delivery.id,
+        BounceKind.HARD,
+        "user_unknown",
+    )
+    assert subscriber.status == SubscriberStatus.BOUNCED
+    assert bystander.status == SubscriberStatus.ACTIVE
