@@ -149,7 +149,10 @@ def test_a_discreet_sign_up_gets_a_discreet_confirmation_with_its_link_at_the_mi
         add_list(session, "press-releases")
     app = create_app(settings)
     with TestClient(app) as http:
-        for address, extra in (("quiet@example.org", {"discreet": "yes"}), ("open@example.org", {})):
+        for address, extra in [
+            ("quiet@example.org", {"discreet": "yes"}),
+            ("open@example.org", {}),
+        ]:
             page = http.get("/subscribe")
             token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
             stamp = re.search(r'name="form_stamp" value="([^"]+)"', page.text).group(1)
