@@ -11,6 +11,7 @@ ALT = "http://kivunotes7qzmirrorx2v.onion"
 NEUTRAL = {
     "org_name": ORG,
     "from_name": ORG,
+    "reply_to": "desk@kivu-rights.example.org",
     "alt_base_url": ALT,
     "discreet_from_name": {"en": "Garden club", "fr": "Club du jardin"},
     "discreet_subject": {"en": "This week in the garden", "fr": "Cette semaine au jardin"},

@@ -89,6 +89,7 @@ def test_an_alert_reaches_discreet_light_and_normal_readers_each_in_their_editio
     assert content_types(plain) == ["multipart/alternative", "text/plain", "text/html"]
     assert str(plain["Subject"]) == f"Press release: {TITLE}"
     assert display_name(plain["From"]) == ORG and list_id_name(plain) == ORG
+    assert plain["Reply-To"] == "desk@kivu-rights.example.org"
     assert "partner-ngo.example.net" in body_text(plain)
     assert "http://127.0.0.1:8000/unsubscribe/" in str(plain["List-Unsubscribe"])
 
@@ -199,6 +200,13 @@ def test_a_discreet_subscribers_event_registration_mail_is_discreet_too(
     assert all(url.startswith(ALT) for url in re.findall(r"https?://\S+", text))
     event = calendar_of(guarded).walk("VEVENT")[0]
     assert event.decoded("dtstart") == start  # the calendar file still works
+    manage = re.search(rf"{re.escape(ALT)}(/events/registration/\S+)", text).group(1)
+    page_app = create_app(
+        make_test_settings(fleet.log_dir / "web", database_url=fleet.settings.database_url)
+    )
+    with TestClient(page_app, base_url=ALT) as http:  # the mirror serves this same app
+        assert JOIN_URL in http.get(manage).text  # the registrant's page holds the link
+    page_app.state.engine.dispose()
     visitor = got["visitor@example.org"].message
     assert "text/html" in content_types(visitor) and JOIN_URL in body_text(visitor)
     assert title in str(visitor["Subject"])

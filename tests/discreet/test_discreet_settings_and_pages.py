@@ -3,6 +3,8 @@ links it keeps, and the pages at the alternative address (``Onion-Location`` whe
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 from pathlib import Path
 
@@ -18,6 +20,9 @@ from newsletter.db import unit_of_work
 from newsletter.imports.csv_import import configure, run_import, save_upload
 from newsletter.links import UnsubscribeScope, preferences_url, unsubscribe_url
 from newsletter.rendering import editions
+from newsletter.rendering.compose import compose_variant
+from newsletter.rendering.editions import Edition
+from newsletter.rendering.mime import Recipient, personalise
 from newsletter.staff.models import AuditLogEntry, StaffRole
 from newsletter.subscribers.models import Subscriber
 from newsletter.web.app import create_app
@@ -25,7 +30,16 @@ from tests.admin.conftest import _dispose_apps  # noqa: F401 - releases the apps
 from tests.admin.factories import make_list, make_subscriber
 from tests.admin.helpers import StaffClient, app_for, make_staff, staff_settings
 from tests.conftest import make_test_settings
-from tests.discreet.helpers import ALT, NEUTRAL, ORG
+from tests.discreet.helpers import (
+    ALT,
+    NEUTRAL,
+    ORG,
+    assert_discreet,
+    body_text,
+    content_types,
+    display_name,
+)
+from tests.sending.test_compose_campaign import make_campaign
 
 ONION_HOST = ALT.removeprefix("http://")
 
@@ -172,3 +186,24 @@ def test_the_no_javascript_ticket_must_wait_and_serves_once(tmp_path: Path) -> N
     assert again.verdict is form_guard.Verdict.WAIT and again.ticket != first.ticket
     forged = {form_guard.NOJS_FIELD: first.ticket[:-2] + "xx"}
     assert check(forged, start + 9, without_javascript=True).verdict is form_guard.Verdict.WAIT
+
+
+def test_a_newsletter_in_the_discreet_and_the_low_bandwidth_editions(tmp_path: Path) -> None:
+    settings = make_test_settings(tmp_path, **NEUTRAL)
+    campaign = make_campaign()  # its text links to another site
+    recipient = Recipient(delivery_id=9, address="q@example.org", name="Q", public_id="pub-q")
+    discreet = personalise(
+        settings, compose_variant(settings, campaign, "en", edition=Edition(discreet=True)),
+        recipient,
+    )  # fmt: skip
+    message = email.message_from_bytes(discreet.data, policy=email.policy.default)
+    assert_discreet(message, "This week in the garden", "Garden club", "Our news this month")
+    assert "We **met** the minister." in body_text(message)
+    assert "example.org/note" not in body_text(message)
+    light = personalise(
+        settings, compose_variant(settings, campaign, "en", edition=Edition(light=True)), recipient
+    )
+    lean = email.message_from_bytes(light.data, policy=email.policy.default)
+    assert content_types(lean) == ["text/plain"]  # the campaign's own text, alone
+    assert str(lean["Subject"]) == "Our news this month" and display_name(lean["From"]) == ORG
+    assert "https://example.org/note" in body_text(lean)
