@@ -266,6 +266,18 @@ class Settings(BaseSettings):
     min_fill_seconds: float = Field(default=3.0, ge=0, le=600)
     altcha_enabled: bool = False
     altcha_max_number: int = Field(default=50_000, ge=1000, le=10_000_000)
+    # Without JavaScript the proof of work cannot run: the form then asks the person to wait
+    # this long and press the button again (abuse/form_guard.py, the no-JavaScript path).
+    nojs_wait_seconds: float = Field(default=10.0, ge=1, le=600)
+    # ---- The discreet edition (rendering/editions.py) ----
+    # A mirror or an onion address serving this same app; discreet mail links only there.
+    alt_base_url: str = ""
+    # Per language ("en:Reading notes,fr:Notes de lecture"); unset languages get a neutral
+    # default. Never the organisation's name: these are all a discreet reader's inbox shows.
+    discreet_from_name: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    discreet_subject: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # An address on a domain that names nobody (with its own SPF/DKIM); unset: FROM_ADDRESS.
+    discreet_from_address: str | None = None
     # ---- Bounces and complaints (see newsletter/bounces/) ----
     bounce_soft_threshold: float = Field(default=5.0, gt=0, le=1000)
     bounce_soft_weight: float = Field(default=1.0, gt=0, le=1000)
@@ -380,7 +392,7 @@ class Settings(BaseSettings):
             SmtpTarget.from_url(value)
         return value or None
 
-    @field_validator("base_url")
+    @field_validator("base_url", "alt_base_url")
     @classmethod
     def _base_url_absolute(cls, value: str) -> str:
         if not value:
@@ -403,10 +415,10 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("from_address", "reply_to")
+    @field_validator("from_address", "reply_to", "discreet_from_address")
     @classmethod
     def _address_has_at(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if not value and info.field_name == "reply_to":
+        if not value and info.field_name in ("reply_to", "discreet_from_address"):
             return None  # an empty REPLY_TO (e.g. from compose) means "unset"
         if value is not None and ("@" not in value or any(c in value for c in "\r\n <>")):
             raise ValueError("must be a plain email address such as news@example.org")
@@ -438,7 +450,9 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("alert_lists", "feed_categories", mode="before")
+    @field_validator(
+        "alert_lists", "feed_categories", "discreet_from_name", "discreet_subject", mode="before"
+    )
     @classmethod
     def _split_pairs(cls, value: object) -> object:
         """``press_release:press-releases,event:events`` -> a dict (a dict literal also works)."""
@@ -504,6 +518,10 @@ class Settings(BaseSettings):
             )
         if self.feed_language and self.feed_language not in self.languages:
             raise ValueError(f"FEED_LANGUAGE {self.feed_language!r} is not one of LANGUAGES")
+        for name in ("discreet_from_name", "discreet_subject"):
+            for text in getattr(self, name).values():
+                if self.org_name.strip() and self.org_name.strip().lower() in text.lower():
+                    raise ValueError(f"{name.upper()} must not name the organisation")
         if self.app_env == "production":
             if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(

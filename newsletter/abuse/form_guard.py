@@ -8,7 +8,10 @@ Order matters and is the same for the hosted page, the embedded form and the JSO
 3. minimum fill time: the form carries a signed "shown at" stamp; a submission faster than
    ``MIN_FILL_SECONDS`` is dropped silently too;
 4. ALTCHA proof-of-work when enabled: a self-hosted challenge (the ``altcha`` package, V1
-   scheme: find n with SHA-256(salt + n) = challenge), each solution usable once;
+   scheme: find n with SHA-256(salt + n) = challenge), each solution usable once. Without
+   JavaScript (Tor Browser's safer mode) there is no solver: the form comes back filled in
+   with a signed wait ticket, and is accepted when sent again after ``NOJS_WAIT_SECONDS``
+   (time instead of work; the ticket is usable once and the per-IP limit still counts);
 5. after the address is validated, a per-address rate limit (keyed by the address hash).
 
 The per-address cap on confirmation emails is the service's (``service.subscribe``).
@@ -31,7 +34,9 @@ from newsletter.tokens import InvalidToken, signer
 HONEYPOT_FIELD = "website"
 STAMP_FIELD = "form_stamp"
 ALTCHA_FIELD = "altcha"
+NOJS_FIELD = "nojs_ticket"
 _STAMP_PURPOSE = "form-stamp"
+_NOJS_PURPOSE = "nojs-wait"
 _STAMP_MAX_AGE = 24 * 3600
 _ALTCHA_MINUTES = 20
 
@@ -41,6 +46,7 @@ class Verdict(StrEnum):
     DROP = "drop"  # a bot: answer as if all went well, store and send nothing
     LIMITED = "limited"  # 429
     REFUSED = "refused"  # 400 with a message (proof-of-work missing or wrong)
+    WAIT = "wait"  # no proof of work: show the form again with ``ticket``, to send later
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class Check:
     why: str = ""
     message: str = ""
     retry_after: int = 0
+    ticket: str = ""
 
 
 PASSED = Check(Verdict.OK)
@@ -104,6 +111,42 @@ def _altcha_ok(settings: Settings, limiter: RateLimiter, payload: object) -> boo
     return limiter.hit(f"altcha:{payload[-64:]}", 1, _ALTCHA_MINUTES * 60).allowed
 
 
+def nojs_ticket(settings: Settings, now: float) -> str:
+    """A signed "asked to wait at" ticket for a form sent without a proof of work."""
+    return signer(settings.secret_key, _NOJS_PURPOSE).sign(
+        str(int(now)), max_age_seconds=_ALTCHA_MINUTES * 60, now=now
+    )
+
+
+def _waited(settings: Settings, limiter: RateLimiter, ticket: object, now: float) -> Check:
+    """OK once the ticket's wait has passed (once per ticket); WAIT again with a fresh one
+    when there is no ticket or it is no longer valid; WAIT with the same one when too soon."""
+    wait = settings.nojs_wait_seconds
+    if isinstance(ticket, str) and 0 < len(ticket) <= 200:
+        try:
+            issued = int(signer(settings.secret_key, _NOJS_PURPOSE).verify(ticket, now=now))
+        except (InvalidToken, ValueError):
+            issued = None
+        if issued is not None:
+            remaining = issued + wait - now
+            if remaining > 0:
+                return Check(Verdict.WAIT, "waiting", _wait_message(remaining), int(remaining) + 1,
+                             ticket)  # fmt: skip
+            if limiter.hit(f"nojs:{ticket[-43:]}", 1, _ALTCHA_MINUTES * 60).allowed:
+                return PASSED
+    return Check(
+        Verdict.WAIT, "no proof of work", _wait_message(wait), int(wait), nojs_ticket(settings, now)
+    )
+
+
+def _wait_message(seconds: float) -> str:
+    return _(
+        "Your browser does not run our anti-spam check (JavaScript is off), so we ask for a "
+        "short wait instead: in %(seconds)d seconds, press the button again.",
+        seconds=max(1, round(seconds)),
+    )
+
+
 def check_submission(
     settings: Settings,
     limiter: RateLimiter,
@@ -112,8 +155,13 @@ def check_submission(
     fields: dict[str, object],
     stamp_required: bool,
     now: float | None = None,
+    without_javascript: bool = False,
 ) -> Check:
-    """Steps 1 to 4 above, on the raw submitted fields."""
+    """Steps 1 to 4 above, on the raw submitted fields.
+
+    ``without_javascript``: a browser form (not the JSON API), which may take the
+    no-JavaScript path of step 4 when it carries no proof of work.
+    """
     now = now if now is not None else clock.timestamp()
     by_ip = limiter.hit(f"ip:{ip}", settings.rate_limit_ip_per_hour, HOUR)
     if not by_ip.allowed:
@@ -123,7 +171,10 @@ def check_submission(
     stamp = fields.get(STAMP_FIELD)
     if _filled_too_fast(settings, stamp if isinstance(stamp, str) else None, stamp_required, now):
         return Check(Verdict.DROP, "filled too fast")
-    if settings.altcha_enabled and not _altcha_ok(settings, limiter, fields.get(ALTCHA_FIELD)):
+    payload = fields.get(ALTCHA_FIELD)
+    if settings.altcha_enabled and without_javascript and not payload:
+        return _waited(settings, limiter, fields.get(NOJS_FIELD), now)
+    if settings.altcha_enabled and not _altcha_ok(settings, limiter, payload):
         return Check(
             Verdict.REFUSED,
             "proof of work",

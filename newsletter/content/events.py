@@ -178,6 +178,7 @@ def registrant_calendar(
     attendee: str,
     cancelled: bool = False,
     stamp: dt.datetime,
+    online_url: str | None = None,
 ) -> bytes:
     """The ``.ics`` a registrant receives: ``METHOD:REQUEST`` (or ``CANCEL``), one UID for
     every version of the event and a SEQUENCE that grows with each change (RFC 5546), so a
@@ -189,7 +190,7 @@ def registrant_calendar(
     calendar.add("prodid", "-//Coalition Newsletter//Events//EN")
     calendar.add("version", "2.0")
     calendar.add("method", "CANCEL" if cancelled else "REQUEST")
-    event = _vevent(post, title, description, url, online_url=post.event_online_url)
+    event = _vevent(post, title, description, url, online_url=online_url)
     event["dtstamp"] = vDDDTypes(stamp.astimezone(dt.UTC))
     event.add("sequence", sequence)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")

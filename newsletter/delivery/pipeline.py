@@ -43,6 +43,7 @@ from newsletter.rendering.compose import (
     compose_variant,
     variant_key,
 )
+from newsletter.rendering.editions import Edition
 from newsletter.rendering.headers import HeaderInjection
 from newsletter.rendering.mime import ComposedVariant, Recipient, personalise
 from newsletter.subscribers.models import Subscriber
@@ -69,6 +70,7 @@ class BatchReport:
 class _Work:
     claimed: Claimed
     recipient: Recipient
+    edition: Edition  # read when the batch is claimed: a change of edition applies at once
 
 
 _COMPOSED: OrderedDict[tuple[object, ...], ComposedVariant] = OrderedDict()
@@ -111,11 +113,13 @@ class _Variants:
             _SameSettings(settings),
         )  # fmt: skip
 
-    def get(self, language: str, timezone: str | None) -> ComposedVariant:
-        key = (*self.identity, variant_key(self.campaign, language, timezone))
+    def get(self, language: str, timezone: str | None, edition: Edition) -> ComposedVariant:
+        key = (*self.identity, edition, variant_key(self.campaign, language, timezone))
         found = _COMPOSED.get(key)
         if found is None:
-            found = compose_variant(self.settings, self.campaign, *key[-1], self.source)
+            found = compose_variant(
+                self.settings, self.campaign, *key[-1], self.source, edition=edition
+            )
             _COMPOSED[key] = found
             while len(_COMPOSED) > _COMPOSED_MAX:
                 _COMPOSED.popitem(last=False)
@@ -126,15 +130,15 @@ def _load_work(session: Session, claimed: list[Claimed], org_timezone: str) -> l
     rows = session.execute(
         select(
             Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.public_id,
-            Subscriber.timezone,
+            Subscriber.timezone, Subscriber.discreet, Subscriber.low_bandwidth,
         ).where(Subscriber.id.in_([item.subscriber_id for item in claimed]))
     ).all()  # fmt: skip
     people = {row[0]: row for row in rows}
     work = []
     for item in claimed:
-        _, address, name, public_id, timezone = people[item.subscriber_id]
+        _, address, name, public_id, timezone, discreet, light = people[item.subscriber_id]
         recipient = Recipient(item.id, address, name or "", public_id, timezone or org_timezone)
-        work.append(_Work(item, recipient))
+        work.append(_Work(item, recipient, Edition.of(discreet, light)))
     return work
 
 
@@ -145,7 +149,7 @@ def _chunks(work: list[_Work], size: int) -> Iterator[list[_Work]]:
 
 def _send_one(settings: Settings, variants: _Variants, mailer: Mailer, item: _Work) -> Attempt:
     recipient = item.recipient
-    variant = variants.get(item.claimed.language, recipient.timezone)
+    variant = variants.get(item.claimed.language, recipient.timezone, item.edition)
     try:
         message = personalise(settings, variant, recipient)
     except HeaderInjection as exc:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +31,7 @@ from newsletter.db import utcnow
 from newsletter.imports.models import ImportJob, ImportStatus
 from newsletter.staff import audit
 from newsletter.subscribers.addresses import InvalidAddress, address_hash, normalise_address
+from newsletter.subscribers.inputs import clean_flag
 from newsletter.subscribers.models import (
     MailingList,
     Subscriber,
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 MAX_PROBLEMS = 500
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
-FIELDS = ("email", "name", "language")
+FIELDS = ("email", "name", "language", "discreet")
 
 
 class ImportRefused(ValueError):
@@ -212,7 +213,7 @@ def _import_batch(
     batch: list[tuple[int, list[str]]],
     seen: set[str],
 ) -> None:
-    candidates: dict[str, tuple[int, str, str, str]] = {}
+    candidates: dict[str, tuple[int, str, str, str, bool]] = {}
     for number, row in batch:
         raw = _cell(row, job.mapping.get("email"))
         try:
@@ -231,12 +232,13 @@ def _import_batch(
         if language not in settings.languages:
             language = job.default_language
         name = " ".join(_cell(row, job.mapping.get("name")).split())[:200]
-        candidates[digest] = (number, address, name, language)
+        discreet = clean_flag(_cell(row, job.mapping.get("discreet")))
+        candidates[digest] = (number, address, name, language, discreet)
     suppressed = set(
         db.scalars(select(Suppression.address_hash).where(Suppression.address_hash.in_(candidates)))
     )
     for digest in suppressed:
-        number, address, _n, _l = candidates.pop(digest)
+        number, address, *_rest = candidates.pop(digest)
         job.suppressed_count += 1
         _problem(job, number, "suppressed", address)
     existing = dict(
@@ -247,6 +249,7 @@ def _import_batch(
         ).all()
     )
     _subscribe_existing(db, job, existing)
+    _mark_discreet(db, [existing[d] for d, c in candidates.items() if d in existing and c[4]])
     new = {d: c for d, c in candidates.items() if d not in existing}
     try:
         with db.begin_nested():
@@ -288,7 +291,18 @@ def _subscribe_existing(db: Session, job: ImportJob, existing: dict[str, int]) -
         db.execute(insert(Subscription), rows)
 
 
-def _insert_new(db: Session, job: ImportJob, new: dict[str, tuple[int, str, str, str]]) -> None:
+def _mark_discreet(db: Session, subscriber_ids: list[int]) -> None:
+    """A "yes" in the discreet column turns the edition on for people already known; an
+    empty cell never turns it off (the person may have chosen it themselves)."""
+    if subscriber_ids:
+        db.execute(
+            update(Subscriber).where(Subscriber.id.in_(subscriber_ids)).values(discreet=True)
+        )
+
+
+def _insert_new(
+    db: Session, job: ImportJob, new: dict[str, tuple[int, str, str, str, bool]]
+) -> None:
     if not new:
         return
     now = utcnow()
@@ -311,8 +325,10 @@ def _insert_new(db: Session, job: ImportJob, new: dict[str, tuple[int, str, str,
                     "consent_at": now,
                     "consent_source": source,
                     "consent_text_version": f"import-{job.id}",
+                    "discreet": discreet,
+                    "low_bandwidth": False,
                 }
-                for digest, (_num, address, name, language) in new.items()
+                for digest, (_num, address, name, language, discreet) in new.items()
             ],
         )
         .scalars()

@@ -38,6 +38,7 @@ from newsletter.registrations.models import (
 )
 from newsletter.registrations.reminders import reminder_still_valid
 from newsletter.registrations.service import find_setup
+from newsletter.subscribers.service import edition_for_address
 from newsletter.subscribers.status import is_suppressed
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,8 @@ def _send_one(
         setup = find_setup(session, post.id)
         assert setup is not None
         notice = session.get(EventNotice, row.notice_id) if row.notice_id else None
-        data = builder.build(row.registration, row.key, post, setup, notice, now)
+        edition = edition_for_address(session, row.registration.email)
+        data = builder.build(row.registration, row.key, post, setup, notice, now, edition)
         result = mailer.send(
             bounce_address(settings), [row.registration.email], sign(settings, data)
         )

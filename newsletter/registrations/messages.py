@@ -4,6 +4,11 @@ Invariant `once-per-variant` for event mail: the text is the same for every regi
 language and a time zone, so :class:`MessageBuilder` renders (Jinja, gettext, premailer) once per
 ``(message key, language, zone)`` and each message only substitutes its greeting and its
 own cancel link. The ``.ics`` differs per person only by the ATTENDEE line, built cheaply.
+
+A registrant whose address is a subscriber in the discreet edition gets these in it too
+(`newsletter.rendering.editions`): neutral sender and subject, plain text, links at the
+alternative address; the joining link is then their registration page there (which shows it),
+so the message carries no URL of another site.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from newsletter.i18n import gettext, ngettext, using_language
 from newsletter.registrations.links import manage_url
 from newsletter.registrations.models import EventNotice, EventSetup, Registration
 from newsletter.registrations.reminders import parse_reminder_key
+from newsletter.rendering import editions
+from newsletter.rendering.editions import FULL, Edition
 from newsletter.rendering.headers import (
     build_message,
     format_address,
@@ -64,7 +71,13 @@ class MessageBuilder:
         return registration.language if registration.language in languages else languages[0]
 
     def rendered(
-        self, key: str, post: Post, notice: EventNotice | None, language: str, zone_name: str
+        self,
+        key: str,
+        post: Post,
+        notice: EventNotice | None,
+        language: str,
+        zone_name: str,
+        edition: Edition = FULL,
     ) -> RenderedEmail:
         cache_key = (
             key,
@@ -73,29 +86,42 @@ class MessageBuilder:
             notice.id if notice else None,
             language,
             zone_name,
+            edition.discreet,
         )
         if cache_key not in self._cache:
-            self._cache[cache_key] = self._render(key, post, notice, language, zone_name)
+            self._cache[cache_key] = self._render(key, post, notice, language, zone_name, edition)
         return self._cache[cache_key]
 
     def _render(
-        self, key: str, post: Post, notice: EventNotice | None, language: str, zone_name: str
+        self,
+        key: str,
+        post: Post,
+        notice: EventNotice | None,
+        language: str,
+        zone_name: str,
+        edition: Edition,
     ) -> RenderedEmail:
-        settings = self.settings
+        discreet = edition.discreet
+        settings = editions.link_settings(self.settings) if discreet else self.settings
         kind = message_kind(key)
         text = translation_for(post, language, settings.default_language)
         zone = zone_or(zone_name, settings.org_timezone)
         times = event_times(post, language, zone, settings.event_city_line)
         parsed = parse_reminder_key(key)
         notice_text = notice.text if notice else ""
+        online_url = (post.event_online_url or "") if kind in WITH_JOINING_LINK else ""
+        if discreet and online_url:
+            online_url = "NLPHMANAGE_URLNLPH"  # the registrant's page shows the joining link
         context = {
             "kind": kind,
-            "org_name": settings.org_name,
+            "org_name": editions.neutral_from_name(settings, language)
+            if discreet
+            else settings.org_name,
             "title": text.title,
             "when_label": times.when_label if times else "",
             "city_line": times.city_line if times else "",
             "location": post.event_location or "",
-            "online_url": (post.event_online_url or "") if kind in WITH_JOINING_LINK else "",
+            "online_url": online_url,
             "starts_in": starts_in(parsed[0], language) if parsed else "",
             "notice_text": notice_text,
             "notice_html": Markup(render_markdown(notice_text)) if notice_text else "",  # noqa: S704 - sanitised
@@ -103,7 +129,14 @@ class MessageBuilder:
             "greeting": "NLPHGREETINGNLPH",
             "manage_url": "NLPHMANAGE_URLNLPH",
         }
-        return render_system_email(settings.templates_dir, TEMPLATE, language, context)
+        rendered = render_system_email(settings.templates_dir, TEMPLATE, language, context)
+        if not discreet:
+            return rendered
+        return RenderedEmail(
+            subject=editions.neutral_subject(settings, language),
+            text=editions.keep_own_links(self.settings, rendered.text, language),
+            html="",
+        )
 
     def build(
         self,
@@ -113,12 +146,14 @@ class MessageBuilder:
         setup: EventSetup,
         notice: EventNotice | None,
         now: dt.datetime,
+        edition: Edition = FULL,
     ) -> bytes:
         """The complete message (text, HTML and, for changes of the event, the ``.ics``)."""
-        settings = self.settings
+        discreet = edition.discreet
+        settings = editions.link_settings(self.settings) if discreet else self.settings
         language = self.language_of(registration)
         zone_name = str(zone_or(registration.timezone, settings.org_timezone).key)
-        rendered = self.rendered(key, post, notice, language, zone_name)
+        rendered = self.rendered(key, post, notice, language, zone_name, edition)
         with using_language(language):
             greeting = (
                 gettext("Hello %(name)s,", name=registration.name)
@@ -129,14 +164,18 @@ class MessageBuilder:
             rendered,
             {"GREETING": greeting, "MANAGE_URL": manage_url(settings, registration.public_id)},
         )
+        address = editions.from_address(settings, edition)
+        sender_name = (
+            editions.neutral_from_name(settings, language) if discreet else settings.from_name
+        )
         message = build_message(
-            sender=format_address(settings.from_name, settings.from_address),
+            sender=format_address(sender_name, address),
             recipient=registration.email,
             subject=final.subject,
             text=final.text,
-            html=final.html,
-            message_id=make_message_id(settings.from_address.rpartition("@")[2]),
-            reply_to=settings.reply_to,
+            html=None if discreet else final.html,
+            message_id=make_message_id(address.rpartition("@")[2]),
+            reply_to=None if discreet else settings.reply_to,
             extra_headers={"Auto-Submitted": "auto-generated"},
         )
         kind = message_kind(key)
@@ -149,10 +188,11 @@ class MessageBuilder:
                 text.summary,
                 post_url(settings, post.public_id),
                 sequence=setup.sequence,
-                organizer=(settings.from_name, settings.from_address),
+                organizer=(sender_name, address),
                 attendee=registration.email,
                 cancelled=cancelled,
                 stamp=now,
+                online_url=None if discreet else post.event_online_url,
             )
             message.add_attachment(
                 ics,

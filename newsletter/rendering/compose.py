@@ -13,6 +13,10 @@ Template context (documented for template authors, README "Writing campaign temp
 `newsletter.content.views.PostView`), ``recipient`` (name, greeting, unsubscribe_url,
 preferences_url: placeholders filled per recipient; print them as they are, do not test or
 filter them).
+
+The discreet and low-bandwidth editions (`newsletter.rendering.editions`) are plain text
+from the shipped ``templates/email/_edition/body.txt``, never a staff template: a staff
+template could name the organisation or load an image, which those readers must not get.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from newsletter.config import Settings
 from newsletter.content.views import has_event, post_view
 from newsletter.delivery.system_mail import configured_signer
 from newsletter.i18n import using_language
+from newsletter.rendering import editions
+from newsletter.rendering.editions import FULL, Edition
+from newsletter.rendering.environment import system_environment
 from newsletter.rendering.markdown import markdown_to_safe_html
 from newsletter.rendering.mime import (
     PLACEHOLDERS,
@@ -151,12 +158,15 @@ def compose_variant(
     language: str,
     timezone: str | None = None,
     source: TemplateSource | None = None,
+    edition: Edition = FULL,
 ) -> ComposedVariant:
     """Render, inline and encode one variant; the expensive step, done once per variant.
 
     ``source``: the template to use (default: the campaign's, see `campaign_source`).
     """
     source = source or campaign_source(campaign)
+    if edition.plain:
+        return _compose_plain(settings, campaign, language, timezone, source, edition)
     variant = pick_variant(campaign, language, settings.default_language)
     nonce = secrets.token_hex(6)
     sentinels = {key: f"NLP{nonce}{key}Z" for key in PLACEHOLDERS}
@@ -178,6 +188,69 @@ def compose_variant(
         text=parts["body.txt"],
         html=html,
         sentinel_pattern=re.compile(f"NLP{nonce}({'|'.join(PLACEHOLDERS)})Z".encode()),
+    )
+    signer = configured_signer(settings)
+    if signer is not None:
+        composed = dataclasses.replace(composed, signer=signer)
+    return composed
+
+
+HEADLINE_KINDS = frozenset({"alert", "digest"})
+
+
+def _compose_plain(
+    settings: Settings,
+    campaign: Campaign,
+    language: str,
+    timezone: str | None,
+    source: TemplateSource,
+    edition: Edition,
+) -> ComposedVariant:
+    """The discreet or low-bandwidth copy: one text/plain part (see `editions`)."""
+    variant = pick_variant(campaign, language, settings.default_language)
+    language = variant.language
+    nonce = secrets.token_hex(6)
+    sentinels = {key: f"NLP{nonce}{key}Z" for key in PLACEHOLDERS}
+    linked = editions.link_settings(settings) if edition.discreet else settings
+    context = _context(linked, campaign, variant, timezone, sentinels)
+    headlines = edition.light and str(campaign.kind) in HEADLINE_KINDS
+    if edition.discreet:
+        subject = editions.neutral_subject(settings, language)
+    else:
+        subject = " ".join(_render(settings, source, language, context)["subject.txt"].split())
+    if edition.discreet or headlines:
+        posts = context["posts"]
+        shown = posts[: editions.LIGHT_MAX_POSTS] if headlines else posts
+        context |= {
+            "discreet": edition.discreet,
+            "headlines": headlines,
+            "masthead": editions.neutral_from_name(settings, language)
+            if edition.discreet
+            else settings.org_name,
+            "posts": shown,
+            "more": len(posts) - len(shown),
+        }
+        template = system_environment(settings.templates_dir).get_template(
+            "email/_edition/body.txt"
+        )
+        with using_language(language):
+            text = template.render(**context)
+    else:  # a low-bandwidth reader's newsletter: the campaign's own text part, alone
+        text = _render(settings, source, language, context)["body.txt"]
+    if edition.discreet:
+        text = editions.keep_own_links(settings, text, language)
+    if f"NLP{nonce}" in subject:
+        raise ComposeError("the subject cannot contain per-recipient fields")
+    composed = build_variant(
+        settings,
+        campaign,
+        language=language,
+        timezone=timezone,
+        subject=subject,
+        text=text,
+        html=None,
+        sentinel_pattern=re.compile(f"NLP{nonce}({'|'.join(PLACEHOLDERS)})Z".encode()),
+        edition=edition,
     )
     signer = configured_signer(settings)
     if signer is not None:

@@ -9,7 +9,8 @@ also fills the delivery-tag headers of `delivery_headers`), the QP encoding of a
 values and one join: each constant piece ends with a soft line break, so an encoded value can
 be spliced between two pieces. The output is a standard
 multipart/alternative message: text then HTML, both UTF-8 quoted-printable (every line at
-most 76 octets), CRLF line endings.
+most 76 octets), CRLF line endings. The discreet and low-bandwidth editions
+(`newsletter.rendering.editions`) are a single text/plain part instead.
 
 Invariant `sandbox-and-safe-headers` holds here too: a CR, LF or NUL in any header value (a
 subscriber's name, a staff subject) raises `HeaderInjection`; nothing is sent.
@@ -39,10 +40,16 @@ from newsletter.links import (
     verp_address,
     verp_token,
 )
+from newsletter.rendering import editions
 from newsletter.rendering.delivery_headers import header_templates
+from newsletter.rendering.editions import FULL, Edition
 from newsletter.rendering.headers import SMTP_POLICY, HeaderInjection, format_address
 
 PLACEHOLDERS = ("name", "greeting", "unsubscribe_url", "preferences_url")
+_PLAIN_PART = (
+    b'Content-Type: text/plain; charset="utf-8"\r\n'
+    b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+)
 _FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
 
 
@@ -73,13 +80,14 @@ class ComposedVariant:
     subject: str
     head: bytes  # constant headers, folded, CRLF-terminated, ending with the blank line
     text_segments: tuple[bytes, ...]  # even index: QP-encoded constant; odd: placeholder key
-    html_segments: tuple[bytes, ...]
+    html_segments: tuple[bytes, ...]  # empty: a plain-text-only edition
     boundary: bytes
     message_id_prefix: str
     message_id_domain: str
     unsubscribe_list_ids: tuple[int, ...]  # the campaign's lists: its links leave only those
     tag_headers: tuple[tuple[bytes, bytes], ...] = ()  # see `delivery_headers`
     signer: Callable[[bytes], bytes] | None = field(default=None, compare=False)
+    edition: Edition = FULL
 
 
 def _fold(name: str, value: str) -> bytes:
@@ -134,24 +142,40 @@ def build_variant(
     timezone: str | None,
     subject: str,
     text: str,
-    html: str,
+    html: str | None,
     sentinel_pattern: re.Pattern[bytes],
+    edition: Edition = FULL,
 ) -> ComposedVariant:
-    """Fold the constant headers and split the bodies; called once per variant."""
-    domain = settings.from_address.rpartition("@")[2]
+    """Fold the constant headers and split the bodies; called once per variant.
+
+    ``html`` None: a single text/plain part. A discreet edition names a neutral sender in
+    From and ``List-Id`` and has no Reply-To (it would name the organisation).
+    """
+    address = editions.from_address(settings, edition)
+    domain = address.rpartition("@")[2]
     lists = sorted(campaign.lists, key=lambda item: item.id)
     list_slug = lists[0].slug if lists else "newsletter"
     boundary = f"=={secrets.token_hex(12)}==".encode("ascii")
+    if edition.discreet:
+        name = editions.neutral_from_name(settings, language)
+        sender, list_name, reply_to = format_address(name, address), name, None
+    else:
+        sender, list_name = format_address(settings.from_name, address), settings.org_name
+        reply_to = settings.reply_to
+    content_type = (
+        b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\n\r\n'
+        if html is not None
+        else _PLAIN_PART
+    )
     head = b"".join(
         [
-            _fold("From", format_address(settings.from_name, settings.from_address)),
-            _fold("Reply-To", settings.reply_to) if settings.reply_to else b"",
+            _fold("From", sender),
+            _fold("Reply-To", reply_to) if reply_to else b"",
             _fold("Subject", subject),
-            _fold("List-Id", f"{settings.org_name} <{list_slug}.{domain}>"),
+            _fold("List-Id", f"{list_name} <{list_slug}.{domain}>"),
             _fold("Feedback-ID", f"{campaign.id}:{list_slug}:{campaign.kind}:{domain}"),
             b"MIME-Version: 1.0\r\n",
-            b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\n',
-            b"\r\n",
+            content_type,
         ]
     )
     return ComposedVariant(
@@ -160,12 +184,13 @@ def build_variant(
         subject=subject,
         head=head,
         text_segments=_encode_segments(_lf(text), sentinel_pattern),
-        html_segments=_encode_segments(_lf(html), sentinel_pattern),
+        html_segments=_encode_segments(_lf(html), sentinel_pattern) if html is not None else (),
         boundary=boundary,
         message_id_prefix=campaign.public_id,
         message_id_domain=domain,
         unsubscribe_list_ids=tuple(item.id for item in lists),
         tag_headers=header_templates(settings),
+        edition=edition,
     )
 
 
@@ -220,9 +245,10 @@ def personalise(
 ) -> PersonalMessage:
     """The message for one recipient: substitution into the variant's prebuilt bytes."""
     scope = UnsubscribeScope(recipient.public_id, variant.unsubscribe_list_ids)
-    unsubscribe = unsubscribe_url(settings, scope)  # the footer link and List-Unsubscribe's
+    linked = editions.link_settings(settings) if variant.edition.discreet else settings
+    unsubscribe = unsubscribe_url(linked, scope)  # the footer link and List-Unsubscribe's
     mailto = unsubscribe_mailto(settings, scope)
-    preferences = preferences_url(settings, recipient.public_id)
+    preferences = preferences_url(linked, recipient.public_id)
     greeting = _greeting(variant.language, recipient.name)
     plain = {
         b"name": recipient.name.encode(),
@@ -232,9 +258,12 @@ def personalise(
     }
     escaped = {key: html.escape(value.decode()).encode() for key, value in plain.items()}
     mid = message_id(variant.message_id_prefix, recipient.delivery_id, variant.message_id_domain)
-    boundary = variant.boundary
     token = verp_token(settings, recipient.delivery_id)
     tag = delivery_tag(token).encode("ascii")
+    if variant.html_segments:
+        body = _alternative(variant, plain, escaped)
+    else:
+        body = _fill(variant.text_segments, plain)
     data = b"".join(
         [
             _to_header(recipient.name, recipient.address),
@@ -244,6 +273,25 @@ def personalise(
             b"List-Unsubscribe: <", unsubscribe.encode(), b">,\r\n <", mailto.encode(), b">\r\n",
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
             variant.head,
+            body,
+        ]
+    )  # fmt: skip
+    if variant.signer is not None:
+        data = variant.signer(data)
+    return PersonalMessage(
+        envelope_from=verp_address(settings, recipient.delivery_id, token),
+        message_id=mid,
+        data=data,
+    )
+
+
+def _alternative(
+    variant: ComposedVariant, plain: dict[bytes, bytes], escaped: dict[bytes, bytes]
+) -> bytes:
+    """The multipart/alternative body: the text part, then the HTML part."""
+    boundary = variant.boundary
+    return b"".join(
+        [
             b"--", boundary, b"\r\n",
             b'Content-Type: text/plain; charset="utf-8"\r\n',
             b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
@@ -255,10 +303,3 @@ def personalise(
             b"\r\n--", boundary, b"--\r\n",
         ]
     )  # fmt: skip
-    if variant.signer is not None:
-        data = variant.signer(data)
-    return PersonalMessage(
-        envelope_from=verp_address(settings, recipient.delivery_id, token),
-        message_id=mid,
-        data=data,
-    )

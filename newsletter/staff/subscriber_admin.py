@@ -80,11 +80,18 @@ def edit(
     language: str,
     timezone: str | None,
     list_ids: set[int],
+    discreet: bool | None = None,
+    low_bandwidth: bool | None = None,
 ) -> None:
-    """Correct a subscriber's details and lists (a staff member acting on a request)."""
+    """Correct a subscriber's details, lists and editions (a staff member acting on a
+    request, e.g. a reader at risk who asked by phone for the discreet edition)."""
     subscriber.name = " ".join(name.split())[:200]
     subscriber.language = language
     subscriber.timezone = timezone or None
+    if discreet is not None:
+        subscriber.discreet = discreet
+    if low_bandwidth is not None:
+        subscriber.low_bandwidth = low_bandwidth
     current = {
         s.list_id: s
         for s in db.scalars(select(Subscription).where(Subscription.subscriber_id == subscriber.id))
@@ -103,7 +110,12 @@ def edit(
         "subscriber.edit",
         object_type="subscriber",
         object_id=subscriber.id,
-        detail={"lists": sorted(valid), "language": language},
+        detail={
+            "lists": sorted(valid),
+            "language": language,
+            "discreet": bool(subscriber.discreet),
+            "low_bandwidth": bool(subscriber.low_bandwidth),
+        },
     )
 
 

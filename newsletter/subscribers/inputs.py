@@ -174,6 +174,8 @@ class SignUp:
     consent_text_version: str = ""
     source: str = "hosted"
     ip: str | None = None
+    discreet: bool = False  # the discreet edition, asked for on the form (rendering/editions)
+    low_bandwidth: bool = False
 
 
 def clean_sign_up(
@@ -194,4 +196,16 @@ def clean_sign_up(
         or settings.consent_text_version,
         source=clean_text(source, "source", MAX_SOURCE) or "hosted",
         ip=ip,
+        discreet=clean_flag(data.get("discreet")),
+        low_bandwidth=clean_flag(data.get("low_bandwidth")),
     )
+
+
+_TRUE = frozenset({"1", "true", "yes", "on", "y", "x", "oui", "vrai"})
+
+
+def clean_flag(value: object) -> bool:
+    """A checkbox, a JSON boolean or a spreadsheet cell ("yes", "1", "x", "oui") as a bool."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str | int) and str(value).strip().lower() in _TRUE

@@ -10,7 +10,7 @@ import datetime as dt
 import secrets
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.db import Base, utcnow
@@ -61,6 +61,11 @@ class Subscriber(Base):
     consent_ip: Mapped[str | None] = mapped_column(String(45))
     bounce_score: Mapped[float] = mapped_column(Float, default=0.0)
     bounce_score_at: Mapped[dt.datetime | None]
+    # The discreet edition (rendering/editions.py): neutral sender and subject, plain text,
+    # links at ALT_BASE_URL. For readers for whom being seen on our list is a danger.
+    discreet: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Headlines-only alerts and digests, plain text, a few kilobytes.
+    low_bandwidth: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan"

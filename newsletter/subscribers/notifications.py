@@ -5,6 +5,10 @@ per language with placeholder markers and cached; a message only substitutes its
 (greeting, links) into the cached text and HTML, escaped for HTML. Templates live in
 ``templates/email/<kind>/`` and extend ``templates/email/_base/``.
 
+A subscriber who chose the discreet edition (known from the sign-up form's box, or set by
+staff) gets these in it too (`newsletter.rendering.editions`): the neutral name where the
+organisation's would be, plain text only, links at the alternative address.
+
 Delivery choice: sent directly through the configured mailer (SMTP or outbox) right after
 the commit, bounded by ``SMTP_TIMEOUT``, so the person usually has the email before the
 page has loaded. When the relay does not accept it (down, slow, 4xx), the send is handed to
@@ -28,6 +32,7 @@ from newsletter.delivery.outcomes import Outcome, SendResult
 from newsletter.delivery.system_mail import send_system_mail
 from newsletter.i18n import gettext, using_language
 from newsletter.links import UnsubscribeScope, preferences_url, unsubscribe_url
+from newsletter.rendering import editions
 from newsletter.rendering.headers import (
     build_message,
     format_address,
@@ -90,28 +95,32 @@ def build_journey_email(
         if subscriber.language in settings.languages
         else (settings.default_language)
     )
+    discreet = bool(subscriber.discreet)
+    name = editions.neutral_from_name(settings, language) if discreet else settings.org_name
     rendered = cached_render(
-        settings.templates_dir, kind, language, settings.org_name, settings.confirm_link_hours
+        settings.templates_dir, kind, language, name, settings.confirm_link_hours
     )
+    linked = editions.link_settings(settings) if discreet else settings
     scope = UnsubscribeScope(subscriber.public_id)
     values = {
         "GREETING": _greeting(subscriber.name, language),
-        "PREFERENCES_URL": preferences_url(settings, subscriber.public_id),
-        "UNSUBSCRIBE_URL": unsubscribe_url(settings, scope),
-        "CONFIRM_URL": confirm_url(settings, subscriber) if kind == "confirm" else "",
+        "PREFERENCES_URL": preferences_url(linked, subscriber.public_id),
+        "UNSUBSCRIBE_URL": unsubscribe_url(linked, scope),
+        "CONFIRM_URL": confirm_url(linked, subscriber) if kind == "confirm" else "",
     }
     final = personalise(rendered, values)
     # A confirmation goes to someone who has not joined yet: nothing to unsubscribe from.
-    extra = {} if kind == "confirm" else list_unsubscribe_headers(settings, scope)
+    extra = {} if kind == "confirm" else list_unsubscribe_headers(linked, scope)
     extra["Auto-Submitted"] = "auto-generated"
+    address = editions.from_address(settings, editions.Edition(discreet=discreet))
     message = build_message(
-        sender=format_address(settings.from_name, settings.from_address),
+        sender=format_address(name if discreet else settings.from_name, address),
         recipient=subscriber.email,
         subject=final.subject,
-        text=final.text,
-        html=final.html,
-        message_id=make_message_id(settings.from_address.rpartition("@")[2]),
-        reply_to=settings.reply_to,
+        text=editions.keep_own_links(settings, final.text, language) if discreet else final.text,
+        html=None if discreet else final.html,
+        message_id=make_message_id(address.rpartition("@")[2]),
+        reply_to=None if discreet else settings.reply_to,
         extra_headers=extra,
     )
     return JourneyEmail(subscriber.email, message_bytes(message))

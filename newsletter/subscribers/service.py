@@ -28,6 +28,7 @@ from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.i18n import gettext as _
 from newsletter.links import UnsubscribeScope
+from newsletter.rendering.editions import FULL, Edition
 from newsletter.subscribers.addresses import address_hash
 from newsletter.subscribers.inputs import InvalidInput, SignUp
 from newsletter.subscribers.models import (
@@ -89,6 +90,15 @@ def find_by_address(session: Session, address: str) -> Subscriber | None:
     return session.scalar(select(Subscriber).where(Subscriber.email_hash == address_hash(address)))
 
 
+def edition_for_address(session: Session, address: str) -> Edition:
+    """The edition the subscriber with this address chose (the full one for anyone else):
+    mail that is not a campaign (an event registrant's) follows the same choice."""
+    subscriber = find_by_address(session, address)
+    if subscriber is None:
+        return FULL
+    return Edition.of(subscriber.discreet, subscriber.low_bandwidth)
+
+
 def subscribe(
     session: Session, settings: Settings, sign_up: SignUp, limiter: RateLimiter
 ) -> JourneyOutcome:
@@ -105,6 +115,10 @@ def subscribe(
     _record_consent(subscriber, sign_up, settings)
     subscriber.name = sign_up.name
     subscriber.language = sign_up.language
+    # A sign-up can turn the editions on, never off: whoever types an address in a form must
+    # not be able to take its owner out of the discreet edition (the preference centre can).
+    subscriber.discreet = bool(subscriber.discreet) or sign_up.discreet
+    subscriber.low_bandwidth = bool(subscriber.low_bandwidth) or sign_up.low_bandwidth
     change_status(session, subscriber, SubscriberStatus.PENDING, reason, actor="subscriber")
     _set_lists(session, subscriber, lists)
     session.flush()
@@ -268,6 +282,8 @@ class Preferences:
     language: str
     timezone: str | None
     list_slugs: list[str]
+    discreet: bool = False
+    low_bandwidth: bool = False
 
 
 def active_list_ids(session: Session, subscriber: Subscriber) -> set[int]:
@@ -292,6 +308,8 @@ def update_preferences(session: Session, subscriber: Subscriber, preferences: Pr
     subscriber.name = preferences.name
     subscriber.language = preferences.language
     subscriber.timezone = preferences.timezone
+    subscriber.discreet = preferences.discreet
+    subscriber.low_bandwidth = preferences.low_bandwidth
     private_active = active_list_ids(session, subscriber) - {item.id for item in offered}
     keep = chosen + [session.get(MailingList, list_id) for list_id in private_active]
     _set_lists(session, subscriber, [item for item in keep if item is not None])

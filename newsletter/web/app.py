@@ -24,6 +24,7 @@ from newsletter.health import broker_ok, database_ok
 from newsletter.observability.errors import init_error_reporting
 from newsletter.rendering.environment import system_environment
 from newsletter.resources import package_folder
+from newsletter.web.alt_address import install_alt_address
 from newsletter.web.api_docs import router as api_docs_router
 from newsletter.web.csrf import install_csrf
 from newsletter.web.journey_routes import router as journey_router
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(env=system_environment(settings.templates_dir))
 
     install_csrf(app, settings)
+    install_alt_address(app, settings)  # Onion-Location when ALT_BASE_URL is an onion
     install_request_log(app)
     init_error_reporting(settings, "web")
     app.mount("/static", StaticFiles(directory=package_folder("static")), name="static")

@@ -65,7 +65,8 @@ def form_context(request: Request, post: Post, language: str, values: dict[str, 
     return {
         "event_post_id": post.public_id,
         "registration_is_open": is_open,
-        "stamp": form_guard.form_stamp(settings),
+        "stamp": str(values.get(form_guard.STAMP_FIELD) or form_guard.form_stamp(settings)),
+        "nojs_ticket": str(values.get(form_guard.NOJS_FIELD) or ""),
         "altcha": settings.altcha_enabled,
         "honeypot": form_guard.HONEYPOT_FIELD,
         "zones": ZONES,
@@ -124,6 +125,7 @@ class Answer:
     error: str = ""
     waitlisted: bool = False
     message_ids: tuple[int, ...] = ()
+    ticket: str = ""  # the no-JavaScript path: the form comes back with it, to send again
 
 
 def _register(request: Request, post_id: int, fields: dict[str, object], language: str) -> Answer:
@@ -131,11 +133,18 @@ def _register(request: Request, post_id: int, fields: dict[str, object], languag
     limiter = rate_limiter(request)
     with using_language(language):
         check = form_guard.check_submission(
-            settings, limiter, ip=client_ip(request), fields=fields, stamp_required=True
+            settings,
+            limiter,
+            ip=client_ip(request),
+            fields=fields,
+            stamp_required=True,
+            without_javascript=True,
         )
         if check.verdict is form_guard.Verdict.DROP:
             log.info("event registration dropped: %s", check.why)
             return Answer("done")
+        if check.verdict is form_guard.Verdict.WAIT:
+            return Answer("form", 200, check.message, ticket=check.ticket)
         if check.verdict is not form_guard.Verdict.OK:
             status = 429 if check.verdict is form_guard.Verdict.LIMITED else 400
             return Answer("form", status, check.message)
@@ -201,6 +210,11 @@ async def register_submit(
     answer = await run_in_threadpool(_register, request, post.id, fields, language)
     if answer.page == "form":
         values = {k: fields.get(k, "") for k in ("name", "email", "language", "timezone")}
+        if answer.ticket:
+            values |= {
+                form_guard.NOJS_FIELD: answer.ticket,
+                form_guard.STAMP_FIELD: fields.get(form_guard.STAMP_FIELD, ""),
+            }
         return _form_page(request, post, language, values, answer.error, answer.status)
     background.add_task(send_now, request, answer.message_ids)
     with using_language(language):
@@ -252,6 +266,10 @@ def registration_page(request: Request, token: str) -> Response:
         when=times.when_label if times else "",
         status=str(registration.status),
         token=token,
+        # Registrants only; the discreet edition's mail links here instead of to the platform.
+        online_url=post.event_online_url
+        if str(registration.status) == "registered" and post.event_start
+        else "",
     )
 
 

@@ -31,15 +31,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SignUpAnswer:
-    kind: Literal["accepted", "invalid", "limited", "refused"]
+    kind: Literal["accepted", "invalid", "limited", "refused", "wait"]
     language: str
     field: str = ""
     message: str = ""
     retry_after: int = 0
+    ticket: str = ""  # "wait": the no-JavaScript path's ticket, for the form sent again
 
     @property
     def status_code(self) -> int:
-        return {"accepted": 200, "invalid": 422, "limited": 429, "refused": 400}[self.kind]
+        codes = {"accepted": 200, "invalid": 422, "limited": 429, "refused": 400, "wait": 200}
+        return codes[self.kind]
 
 
 def settings_of(request: Request) -> Settings:
@@ -126,11 +128,22 @@ def handle_sign_up(
     ip = client_ip(request)
     with using_language(language):
         check = form_guard.check_submission(
-            settings, limiter, ip=ip, fields=fields, stamp_required=stamp_required
+            settings,
+            limiter,
+            ip=ip,
+            fields=fields,
+            stamp_required=stamp_required,
+            without_javascript=source != "api",
         )
         if check.verdict is form_guard.Verdict.DROP:
             log.info("sign-up from %s dropped: %s", source, check.why)
             return _counted(SignUpAnswer("accepted", language), "refused", "bot")
+        if check.verdict is form_guard.Verdict.WAIT:
+            answer = SignUpAnswer(
+                "wait", language, message=check.message, retry_after=check.retry_after,
+                ticket=check.ticket,
+            )  # fmt: skip
+            return _counted(answer, "refused", "nojs_wait")
         if check.verdict is not form_guard.Verdict.OK:
             kind: Literal["limited", "refused"] = (
                 "limited" if check.verdict is form_guard.Verdict.LIMITED else "refused"

@@ -4,7 +4,8 @@
 - ``POST /unsubscribe/{token}`` with ``List-Unsubscribe=One-Click`` is RFC 8058: a mail
   client's request, no cookie, no CSRF token, answered 200 with no page to click through.
   Any other POST comes from our page and must carry the CSRF token.
-- ``/preferences/{token}``: name, language, time zone, topics; unsubscribe from everything;
+- ``/preferences/{token}``: name, language, time zone, topics, the discreet and
+  low-bandwidth editions; unsubscribe from everything;
   download my data (JSON); erase me. Every change is a CSRF-protected POST.
 """
 
@@ -29,6 +30,7 @@ from newsletter.subscribers import data_rights, service
 from newsletter.subscribers.inputs import (
     MAX_NAME,
     InvalidInput,
+    clean_flag,
     clean_language,
     clean_list_slugs,
     clean_text,
@@ -36,6 +38,7 @@ from newsletter.subscribers.inputs import (
 )
 from newsletter.subscribers.models import MailingList, Subscriber
 from newsletter.tokens import InvalidToken
+from newsletter.web.alt_address import page_link_settings
 from newsletter.web.csrf import require_csrf
 from newsletter.web.journey import page_language, settings_of
 from newsletter.web.pages import form_fields, limit_form_size, read_form, render
@@ -111,7 +114,7 @@ async def unsubscribe_submit(request: Request, token: str) -> Response:
         "public/unsubscribed.html",
         language,
         list_name=list_name,
-        preferences_url=preferences_url(settings_of(request), public_id),
+        preferences_url=preferences_url(page_link_settings(request), public_id),
     )
 
 
@@ -175,6 +178,8 @@ async def preferences_submit(request: Request, token: str) -> Response:
                     language=clean_language(fields.get("language"), settings, language),
                     timezone=clean_timezone(fields.get("timezone")),
                     list_slugs=clean_list_slugs(fields.get("lists")),
+                    discreet=clean_flag(fields.get("discreet")),
+                    low_bandwidth=clean_flag(fields.get("low_bandwidth")),
                 )
         except InvalidInput as invalid:
             session.rollback()
@@ -204,7 +209,7 @@ def preferences_unsubscribe(request: Request, token: str) -> Response:
         "public/unsubscribed.html",
         language,
         list_name=None,
-        preferences_url=preferences_url(settings_of(request), subscriber.public_id),
+        preferences_url=preferences_url(page_link_settings(request), subscriber.public_id),
     )
 
 

@@ -26,6 +26,7 @@ from newsletter.i18n import gettext, using_language
 from newsletter.links import preferences_url
 from newsletter.subscribers import service
 from newsletter.tokens import ExpiredToken, InvalidToken
+from newsletter.web.alt_address import page_link_settings
 from newsletter.web.csrf import require_csrf
 from newsletter.web.journey import (
     SignUpAnswer,
@@ -57,25 +58,30 @@ def subscribe_page(request: Request) -> Response:
     language = page_language(request)
     context = _form_context(request, language)
     return render(
-        request, "public/subscribe.html", language, values={}, error="", error_field="", **context
-    )
+        request, "public/subscribe.html", language, values={}, error="", error_field="",
+        wait_message="", nojs_ticket="", **context,
+    )  # fmt: skip
 
 
 def _answer_page(request: Request, answer: SignUpAnswer, fields: dict[str, object]) -> Response:
     if answer.kind == "accepted":
         return render(request, "public/subscribe_done.html", answer.language)
     context = _form_context(request, answer.language)
+    if answer.kind == "wait":  # no JavaScript: the same form, filled in, to send again
+        context["stamp"] = fields.get(form_guard.STAMP_FIELD) or context["stamp"]
     response = render(
         request,
         "public/subscribe.html",
         answer.language,
         status_code=answer.status_code,
-        error=answer.message,
+        error="" if answer.kind == "wait" else answer.message,
         error_field=answer.field,
         values=fields,
+        wait_message=answer.message if answer.kind == "wait" else "",
+        nojs_ticket=answer.ticket,
         **context,
     )
-    if answer.retry_after:
+    if answer.retry_after and answer.kind != "wait":
         response.headers["Retry-After"] = str(answer.retry_after)
     return response
 
@@ -176,5 +182,5 @@ def confirm_submit(request: Request, token: str, background: BackgroundTasks) ->
         request,
         "public/confirmed.html",
         page_language(request, language),
-        preferences_url=preferences_url(settings, public_id),
+        preferences_url=preferences_url(page_link_settings(request), public_id),
     )

@@ -25,6 +25,7 @@ GUESSES = {
     "email": ("email", "e-mail", "mail", "courriel", "adresse", "address"),
     "name": ("name", "nom", "full name", "fullname"),
     "language": ("language", "lang", "langue", "locale"),
+    "discreet": ("discreet", "discrete", "discret", "discrète", "discreet edition"),
 }
 
 

@@ -147,6 +147,8 @@ async def subscriber_edit(
         language=language if language in settings.languages else subscriber.language,
         timezone=str(form.get("timezone", ""))[:64] or None,
         list_ids={int(v) for v in form.getlist("lists") if isinstance(v, str) and v.isdigit()},
+        discreet=form.get("discreet") == "yes",
+        low_bandwidth=form.get("low_bandwidth") == "yes",
     )
     staff.db.commit()
     return redirect(f"/admin/subscribers/{subscriber_id}?notice=saved")
