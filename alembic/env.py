@@ -7,7 +7,7 @@ The URL comes from, in order: a connection handed in by code (``config.attribute
 from __future__ import annotations
 
 from logging.config import fileConfig
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
@@ -22,7 +22,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = models.Base.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render our UTC timestamp type as a plain timezone-aware DateTime in migrations."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -1,7 +1,7 @@
 """The discreet and low-bandwidth editions a subscriber may choose (two flags).
 
 Revision ID: discreet_edition
-Revises: press_briefings
+Revises: bounce_reasons
 Create Date: 2026-12-04 13:10:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "discreet_edition"
-down_revision: str | None = "press_briefings"
+down_revision: str | None = "bounce_reasons"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

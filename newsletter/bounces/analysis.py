@@ -279,7 +279,8 @@ def _from_failure_text(msg: Message, key: str, ours: str) -> Analysis | None:
         return None
     addresses = _failed_addresses(msg, text, ours) if ours else []
     findings = []
-    for address in addresses or [None]:
+    candidates: list[str | None] = list(addresses) or [None]
+    for address in candidates:
         snippet = text
         if address is not None:
             at = text.lower().find(address)

@@ -141,13 +141,13 @@ def _ses(value: dict[str, Any]) -> EspNotice | None:
         feedback = str(complaint.get("complaintFeedbackType") or "abuse")
         if feedback == "not-spam":
             return EspNotice("ses", "other", (), message_ids)
-        failures = tuple(
+        complained = tuple(
             EspFailure(
                 _dict(r).get("emailAddress"), R.COMPLAINT, None, f"SES complaint: {feedback}"
             )
             for r in _list(complaint.get("complainedRecipients"))[:10]
         )
-        return EspNotice("ses", "complaint", failures, message_ids)
+        return EspNotice("ses", "complaint", complained, message_ids)
     if name == "DeliveryDelay":
         return EspNotice("ses", "delayed", (), message_ids)
     if name == "Delivery":
