@@ -288,7 +288,7 @@ class Settings(BaseSettings):
     complaint_rate_warning: float = Field(default=0.003, ge=0, le=1)
     bounce_rate_warning: float = Field(default=0.05, ge=0, le=1)
     # `newsletter run` (one box) also receives bounces and mailto unsubscribes here; the local
-    # MTA hands BOUNCE_DOMAIN's mail to it (README). `newsletter inbound` has its own options.
+    # MTA hands BOUNCE_DOMAIN's mail to it (docs/operators.md). `newsletter inbound` has its own.
     inbound_listen_host: str = "127.0.0.1"
     inbound_listen_port: int = Field(default=2525, ge=1, le=65535)
     inbound_max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)

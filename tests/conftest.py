@@ -4,7 +4,8 @@
 - ``db_session``: a session inside a transaction rolled back after each test (fast isolation).
 - ``committed_db``: a session factory whose commits are real (for other processes to see);
   every table is truncated after the test.
-- ``sqlite_url``: a migrated SQLite file, the embedded default.
+- ``sqlite_url``: a migrated SQLite file, the embedded default (migrated once per session,
+  copied per test).
 - ``redis_client``: a Redis database flushed before and after each test.
 - ``celery_worker``: a real ``celery worker`` process on Redis, against ``committed_db``.
 - ``smtp_server`` (tests/fixtures_smtp.py): a real aiosmtpd server on loopback.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -110,11 +112,31 @@ def committed_db(pg_engine: Engine) -> Iterator[sessionmaker[Session]]:
     truncate_all(pg_engine)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per test session (each test gets a copy of it)."""
+    path = tmp_path_factory.mktemp("sqlite-migrated") / "newsletter.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'newsletter.sqlite3'}"
-    upgrade(url)
-    return url
+def sqlite_url(tmp_path: Path, migrated_sqlite: Path) -> str:
+    """A fresh, migrated SQLite database of the test's own: a copy of the session's one.
+
+    Copied through SQLite's backup API, so the copy is consistent even if the original's
+    write-ahead log still held pages; running the migrations once instead of per test is most
+    of what a SQLite test used to cost.
+    """
+    target = tmp_path / "newsletter.sqlite3"
+    source = sqlite3.connect(migrated_sqlite)
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ domain when a per-domain limit is set), or from none: the Lua script checks and 
 atomically, using Redis' clock so machines with skewed clocks agree.
 
 Without ``REDIS_URL`` (the one-box default) the same buckets live in the process: exact for a
-single worker process, a per-process limit otherwise (documented in the README).
+single worker process, a per-process limit otherwise (documented in docs/operators.md).
 
 When Redis is configured but does not answer (restarting, unreachable), the throttle falls back to
 the in-process buckets for a few seconds at a time instead of raising: a rate-limit store must

@@ -7,7 +7,7 @@ into byte segments around per-recipient placeholders. `personalise` then only jo
 quoted-printable-encodes them (C code in ``binascii``) and adds the per-recipient headers (see
 `newsletter.rendering.mime`). No ``EmailMessage`` is built per recipient.
 
-Template context (documented for template authors, README "Writing campaign templates"):
+Template context (documented for template authors, docs/staff.md "Writing campaign templates"):
 ``org`` (name, base_url), ``language``, ``campaign`` (name, public_id, kind), ``variant``
 (subject, preheader, body_html: sanitised HTML, body_text), ``posts`` (list of
 `newsletter.content.views.PostView`), ``recipient`` (name, greeting, unsubscribe_url,
