@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.config import DEVELOPMENT_SECRET, SettingsError, SmtpTarget, load_settings
+from newsletter.config import (
+    DEVELOPMENT_SECRET,
+    Settings,
+    SettingsError,
+    SmtpTarget,
+    load_settings,
+    split_comma_list,
+)
 
 STRONG_SECRET = "k3y-" + "x" * 40
 
@@ -170,3 +177,59 @@ def test_clock_offset_moves_the_service_clock_and_is_refused_in_production(
         assert dt.timedelta(days=39) < dt.datetime.now(dt.UTC) - moved < dt.timedelta(days=41)
     finally:
         clock.set_offset(0)
+
+
+COMMA_LISTS = [
+    name
+    for name, field in Settings.model_fields.items()
+    if any(getattr(item, "func", None) is split_comma_list for item in field.metadata)
+]
+
+
+def test_every_list_setting_is_a_comma_list() -> None:
+    lists = {name for name, field in Settings.model_fields.items() if field.annotation == list[str]}
+    assert len(lists) >= 8
+    assert set(COMMA_LISTS) == lists
+
+
+@pytest.mark.parametrize("name", COMMA_LISTS)
+def test_a_comma_list_splits_strips_and_drops_blanks_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    values = {
+        "languages": ("en, fr ,, pt,", ["en", "fr", "pt"]),
+        "event_city_line": (
+            "Europe/London=London, Africa/Harare",
+            ["Europe/London=London", "Africa/Harare"],
+        ),
+        "smtp_fallback_urls": (
+            "smtp://a.example:25 smtp://b.example,",
+            ["smtp://a.example:25", "smtp://b.example"],
+        ),
+        "subscribe_cors_origins": (
+            "https://a.example/, https://b.example",
+            ["https://a.example", "https://b.example"],
+        ),
+        "blocked_domains": ("@Spam.Example, .junk.example", ["spam.example", "junk.example"]),
+    }
+    raw, expected = values.get(name, ("one, two,,three ,", ["one", "two", "three"]))
+    monkeypatch.setenv(name.upper(), raw)
+    assert getattr(settings(tmp_path), name) == expected
+    monkeypatch.setenv(name.upper(), "")
+    if name != "languages":  # an empty LANGUAGES leaves DEFAULT_LANGUAGE without a language
+        assert getattr(settings(tmp_path), name) == []
+
+
+def test_a_comma_list_also_takes_a_json_list_and_refuses_a_broken_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANGUAGES", '["en", "de"]')
+    assert settings(tmp_path).languages == ["en", "de"]
+    monkeypatch.setenv("LANGUAGES", '["en", ')
+    with pytest.raises(SettingsError, match="LANGUAGES: is not a valid"):
+        settings(tmp_path)
+
+
+def test_split_comma_list_passes_lists_through() -> None:
+    assert split_comma_list(["a", "b"]) == ["a", "b"]
+    assert split_comma_list(" a ,b ") == ["a", "b"]

@@ -9,7 +9,7 @@ Why retries live here: when this transaction fails, the chunk's messages have al
 The pipeline's reaction to an exception is to hand its unsent rows back, and a chunk that was
 never recorded is still claimed, so the tick would take it back and send it again. A PostgreSQL
 restart (connections dropped, refused for a few seconds) must not cost a chunk of duplicates, so
-a lost connection is retried with backoff for up to ``SEND_DB_RETRY_SECONDS``; the engine's pool
+a lost connection is retried with backoff for up to ``DB_RETRY_SECONDS``; the engine's pool
 pre-ping reconnects. The retry window is capped at half the claim timeout, so the tick never takes
 back claims this worker still holds. Only past the window does the exception reach the pipeline.
 """
@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 30.0
 FIRST_RETRY_SECONDS = 0.2
 LONGEST_RETRY_SECONDS = 5.0
+# How long a sent chunk's outcomes are retried against an unreachable database (capped at half
+# the claim timeout): long enough for a PostgreSQL restart. An engine constant, not a setting:
+# no installation has a reason to lose a chunk's record sooner.
+DB_RETRY_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -113,9 +117,7 @@ class ChunkCloser:
         ``upcoming``: the next chunk's subscriber ids (empty after the last chunk);
         ``still_held``: the delivery ids this worker holds after this chunk (for the heartbeat).
         """
-        window = min(
-            self.settings.send_db_retry_seconds, self.settings.send_claim_timeout_seconds / 2
-        )
+        window = min(DB_RETRY_SECONDS, self.settings.send_claim_timeout_seconds / 2)
         deadline = time.monotonic() + window
         delay, retried = FIRST_RETRY_SECONDS, False
         ids = [attempt.claimed.id for attempt in attempts]
