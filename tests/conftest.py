@@ -233,10 +233,10 @@ def start_worker_process(settings: Settings, log_path: Path, *args: str) -> subp
     argv = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker"]
     argv += ["--loglevel=INFO", "--queues=default,send", "--without-gossip", "--without-mingle"]
     argv += list(args) or ["--pool=solo"]
-    log_file = log_path.open("ab")
-    return subprocess.Popen(
-        argv, cwd=PROJECT_ROOT, env=settings_env(settings), stdout=log_file, stderr=log_file
-    )
+    with log_path.open("ab") as log_file:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            argv, cwd=PROJECT_ROOT, env=settings_env(settings), stdout=log_file, stderr=log_file
+        )
 
 
 def wait_for_worker(app: Celery, timeout: float = 30.0) -> None:

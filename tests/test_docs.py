@@ -62,3 +62,24 @@ def test_the_anchor_rule_is_githubs() -> None:
     path = ROOT / "docs" / "api.md"
     assert "for-websites-the-embedded-form-and-the-sign-up-api" in _anchors(path)
     assert "the-rest-api" in _anchors(path)
+
+
+def _documented_metrics() -> set[str]:
+    """Metric names in the first column of docs/operators.md's metric table."""
+    text = (ROOT / "docs" / "operators.md").read_text("utf-8")
+    names: set[str] = set()
+    for row in re.findall(r"^\| (`newsletter_[^|]+)\|", text, flags=re.MULTILINE):
+        names |= set(re.findall(r"`(newsletter_[a-z_]+)`", row))
+    return names
+
+
+def test_the_operators_metric_table_names_exactly_the_metrics_the_service_exposes() -> None:
+    from tests.observability.test_monitoring_files import exposed_names
+
+    exposed = {name for name in exposed_names() if not name.endswith(("_bucket", "_sum", "_count"))}
+    exposed |= {
+        name.removesuffix("_bucket") for name in exposed_names() if name.endswith("_bucket")
+    }
+    documented = _documented_metrics()
+    assert len(documented) >= 15
+    assert documented == exposed

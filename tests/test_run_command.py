@@ -37,15 +37,15 @@ def started(log_path: Path) -> bool:
 
 def test_run_serves_healthz_and_processes_tasks_with_nothing_configured(tmp_path: Path) -> None:
     port = free_port()
-    log = (tmp_path / "run.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "run"],
-        cwd=tmp_path,
-        env=clean_env(tmp_path, PORT=str(port)),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with (tmp_path / "run.log").open("wb") as log:  # the child keeps its own copy
+        process = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "run"],
+            cwd=tmp_path,
+            env=clean_env(tmp_path, PORT=str(port)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 60
         status = None
@@ -110,15 +110,15 @@ def test_one_box_links_follow_the_port_and_a_mailto_unsubscribe_reaches_its_rece
     from workers.celery_app import make_celery
 
     port, inbound_port = free_port(), free_port()
-    log = (tmp_path / "run.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "run"],
-        cwd=tmp_path,
-        env=clean_env(tmp_path, PORT=str(port), INBOUND_LISTEN_PORT=str(inbound_port)),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with (tmp_path / "run.log").open("wb") as log:  # the child keeps its own copy
+        process = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "run"],
+            cwd=tmp_path,
+            env=clean_env(tmp_path, PORT=str(port), INBOUND_LISTEN_PORT=str(inbound_port)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     engine = None
     try:

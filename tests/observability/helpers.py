@@ -53,10 +53,10 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str) -> No
 def start_beat(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat", "--loglevel=INFO",
             "-s", str(settings.data_dir / "beat-schedule")]  # fmt: skip
-    log_file = log_path.open("ab")
-    return subprocess.Popen(
-        argv, cwd=PROJECT_ROOT, env=settings_env(settings), stdout=log_file, stderr=log_file
-    )
+    with log_path.open("ab") as log_file:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            argv, cwd=PROJECT_ROOT, env=settings_env(settings), stdout=log_file, stderr=log_file
+        )
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -41,11 +41,11 @@ CANARIES = ("canarybright", "canaryfield", "canarystone", "canary-mail", "thandi
 
 
 def _process(argv: list[str], settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    output = log.open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "newsletter", *argv], cwd=PROJECT_ROOT,
-        env=settings_env(settings), stdout=output, stderr=output,
-    )  # fmt: skip
+    with log.open("ab") as output:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "newsletter", *argv], cwd=PROJECT_ROOT,
+            env=settings_env(settings), stdout=output, stderr=output,
+        )  # fmt: skip
 
 
 def _listening(port: int) -> bool:

@@ -50,8 +50,8 @@ class PrivateRedis:
         argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--daemonize", "no",
                 "--dir", str(self.directory)]  # fmt: skip
-        log = (self.directory / "redis.log").open("ab")
-        self.process = subprocess.Popen(argv, stdout=log, stderr=log)
+        with (self.directory / "redis.log").open("ab") as log:  # the child keeps its copy
+            self.process = subprocess.Popen(argv, stdout=log, stderr=log)
         client = redis.Redis(port=self.port, socket_timeout=1)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
