@@ -75,6 +75,8 @@ RATE_TEXT = _words(
     r"|sessions|concurrent)|(sending|message|hourly|daily) (limit|quota) (exceeded|reached)"
     r"|exceeded (the )?(rate|sending|message) (limit|rate|quota)|slow down|temporarily deferred"
     r" due to|sent too many|try again in \d+ (minutes|seconds)|frequency limited"
+    # Gmail and others close the session with 421 4.7.0 when we send too fast
+    r"|try again later,? closing connection|refused to talk to me: 421\b"
 )
 RELAY_TEXT = _words(
     r"relay(ing)? (access )?(denied|not permitted|prohibited)|not permitted to relay"
@@ -111,7 +113,10 @@ TEMPORARY_DNS_TEXT = _words(
     r"|name server (timeout|failure)|servfail|dns (lookup|query) (failed|timed out) temporarily"
     r"|try again later .{0,40}dns"
 )
-LOOP_TEXT = _words(r"mail loop|loops back to myself|too many hops|routing loop|loop detected")
+LOOP_TEXT = _words(
+    r"mail loop|loops back to myself|too many hops|routing loop|loop detected|is looping"
+    r"|hop count exceeded|maximum hop count"
+)
 DISABLED_TEXT = _words(
     r"account (is |has been )?(disabled|suspended|deactivated|closed|inactive|locked|expired"
     r"|blocked|frozen)|mailbox (is |has been )?(disabled|suspended|deactivated|inactive|locked"

@@ -158,3 +158,21 @@ def test_only_dead_address_reasons_suppress(tmp_path) -> None:
     strict = make_test_settings(tmp_path, bounce_disabled_is_hard=True)
     assert kind_for_reason(R.MAILBOX_DISABLED, strict) == BounceKind.HARD
     assert kind_for_reason(R.UNDETERMINED) == BounceKind.SOFT
+
+
+# Wordings of the world's mail systems, one row per pattern alternative added for them (the
+# corpus in tests/bounces/corpus carries each inside a whole bounce): (status, diagnostic,
+# reason). Sender-side and "may recover" rows must never read as a dead address.
+WORLD_WORDINGS = [
+    ("4.7.0", "421 4.7.0 Try again later, closing connection.", R.RATE_LIMITED),
+    (None, "host mx.example.net[192.0.2.1] refused to talk to me: 421 service not available",
+     R.RATE_LIMITED),
+    ("5.4.6", "This message is looping: it already has my Delivered-To line. (#5.4.6)",
+     R.TEMPORARY_FAILURE),
+    (None, "Message has exceeded maximum hop count", R.TEMPORARY_FAILURE),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "diagnostic", "reason"), WORLD_WORDINGS)
+def test_world_wordings(status, diagnostic, reason) -> None:
+    assert reason_for_status(status, diagnostic) == reason
