@@ -256,15 +256,27 @@ def _first_status(text: str) -> str | None:
     return normalise_status(found.group(1)) if found else None
 
 
+# Header lines of a returned message whose addresses are ours or ids, never a failed recipient.
+_OUR_HEADER_LINES = re.compile(
+    r"^\s*(from|sender|reply-to|return-path|message-id|in-reply-to|references|list-unsubscribe"
+    r"|list-id|errors-to|x-original-message-id|x-mailer|dkim-signature|feedback-id)\s*:.*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def _failed_addresses(msg: Message, text: str, ours: str) -> list[str]:
     """X-Failed-Recipients, else the addresses the report's prose names (not ours)."""
     header = " ".join(str(v) for v in msg.get_all("X-Failed-Recipients") or [])
-    named = _ADDRESS.findall(header) or _ADDRESS.findall(text)
+    named = _ADDRESS.findall(header) or _ADDRESS.findall(_OUR_HEADER_LINES.sub(" ", text))
+    ours_lines = " ".join(line.group(0) for line in _OUR_HEADER_LINES.finditer(text))
+    not_failed = {address.lower() for address in _ADDRESS.findall(ours_lines)}
     sender = parseaddr(str(msg.get("From", "")))[1].lower()
     found: list[str] = []
     for address in named:
         lowered = address.lower()
         if lowered == sender or lowered.endswith("@" + ours) or lowered in found:
+            continue
+        if lowered in not_failed:
             continue
         if lowered.split("@")[0] in MAIL_SYSTEM_SENDERS:
             continue

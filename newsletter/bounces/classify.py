@@ -52,6 +52,9 @@ SENDER_ADDRESS_STATUSES = frozenset({"5.1.7", "5.1.8"})
 # 5.1.10 is "null MX" in RFC 7505, but Microsoft writes it on every unknown recipient.
 USER_UNKNOWN_STATUSES = frozenset({"5.1.0", "5.1.1", "5.1.3", "5.1.6", "5.1.10"})
 DOMAIN_STATUSES = frozenset({"5.1.2", "5.4.4"})
+# Office 365 Directory-Based Edge Blocking: the tenant does not know the recipient; Microsoft
+# answers "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)".
+DBEB_TEXT = re.compile(r"recipient address rejected: access denied", re.IGNORECASE)
 
 
 def _words(pattern: str) -> re.Pattern[str]:
@@ -95,7 +98,18 @@ FULL_TEXT = _words(
     r"mailbox (is )?full|over ?quota|quota (exceeded|full)|exceeded (the |his |her |their )?"
     r"(storage|quota|mailbox)|insufficient (system )?storage|mailbox (size|storage) limit"
     r"|disk ?quota|mail ?box ?(has )?exceeded|out of storage|storage (space|quota)|is full\b"
-    r"|not enough (disk )?space|user is over|capacity exceeded"
+    r"|not enough (disk )?space|user is over|capacity exceeded|exceeded (its |the )?quota"
+    r"|quota violation|space has been used up|mail ?folder is full|too much mail data"
+    r"|full mailbox|mailbox would exceed|exceeded storage allocation"
+    # German, French, Spanish, Portuguese, Italian, Russian, Chinese, Japanese
+    r"|postfach\b.{0,40}\b(voll|überfüllt)|speicherplatz\b.{0,20}\b(voll|erschöpft|überschritten)"
+    r"|kontingent überschritten|bo[îi]te (aux lettres |mail |de r[ée]ception )?(du destinataire )?"
+    r"(est )?pleine|quota (d[ée]pass[ée]|atteint)|buz[óo]n (del destinatario )?(est[áa] )?lleno"
+    r"|cuota (excedida|superada)|caixa (postal |de correio |de entrada )?(do destinat[áa]rio )?"
+    r"(est[áa] )?(cheia|lotada)|cota (excedida|esgotada)|casella (di posta )?(è )?piena"
+    r"|переполнен|превышен\w* (квот|лимит|размер)|недостаточно места"
+    r"|邮箱(空间)?(已满|满了|容量不足)|空间不足|容量(已满|不足)|超出\w{0,4}(容量|配额)"
+    r"|容量(が|を)?(超|オーバー|不足|一杯|いっぱい)|メールボックスが(一杯|いっぱい|満杯)"
 )
 TOO_LARGE_TEXT = _words(
     r"(message|mail|email) (is |size |file )?(too (large|big)|exceeds)|size (limit|exceeds)"
@@ -124,6 +138,11 @@ DISABLED_TEXT = _words(
     r"(disabled|suspended|inactive|deactivated)|no longer (active|in use|available)"
     r"|discontinued|account has been terminated|(account|mailbox|address|user)\b.{0,40}\b(is|has"
     r" been|was) (disabled|suspended|deactivated|inactive|closed)\b"
+    r"|(konto|postfach) (ist |wurde )?(deaktiviert|gesperrt)"
+    r"|compte (est )?(d[ée]sactiv[ée]|suspendu|bloqu[ée])"
+    r"|cuenta (est[áa] )?(desactivada|suspendida|deshabilitada|bloqueada)"
+    r"|conta (est[áa] )?(desativada|suspensa|bloqueada)|(ящик|аккаунт|учетная запись)\w* "
+    r"(заблокирован|отключен)|(帐号|账号|账户|帐户|邮箱)\w{0,2}(冻结|停用|禁用|锁定)"
 )
 USER_UNKNOWN_TEXT = _words(
     r"no mailbox here|(user|recipient|mailbox|address|account) (was )?not found"
@@ -134,13 +153,37 @@ USER_UNKNOWN_TEXT = _words(
     r"|unrouteable address|not our customer|is not a known user|(account|user|mailbox) "
     r"(is )?unavailable: not exist|no such (user|mailbox|recipient|account|address)"
     r"|user(name)? unknown|unknown (user|recipient|mailbox)|bad destination mailbox"
-    r"|mailbox not exist|user doesn't exist"
+    r"|mailbox not exist|user doesn't exist|user not exist|address unknown|no account by that name"
+    r"|not an active address|is not a valid user|no mailbox by that name"
+    r"|recipient not exist|(recipient|destination) address(es)? (were |was |is )?unknown"
+    # German, French, Spanish, Portuguese, Italian, Russian, Chinese, Japanese
+    r"|(empfänger|benutzer|adresse|e-mail-adresse)\b.{0,20}\b(unbekannt|existiert nicht)"
+    r"|unbekannte[rs]? (empfänger|benutzer)|(utilisateur|destinataire|adresse) (est )?inconnu"
+    r"|adresse (e-?mail )?(inexistante|invalide)|compte inexistant|n'existe pas"
+    r"|(usuario|destinatario) (desconocido|inexistente|no existe)|no existe (el|ese|dicho) "
+    r"(usuario|buz[óo]n|destinatario)|la direcci[óo]n no existe|usu[áa]rio (desconhecido"
+    r"|inexistente|n[ãa]o (existe|encontrado))|destinat[áa]rio (desconhecido|inexistente)"
+    r"|(conta|endere[çc]o) (inexistente|n[ãa]o existe)|utente (sconosciuto|inesistente)"
+    r"|nessun utente|indirizzo (inesistente|non esistente)"
+    r"|пользовател\w* (не найден|не существует)|нет такого (пользователя|адреса|ящика)"
+    r"|адрес\w* не существует|ящик\w* не существует|несуществующ"
+    r"|(收件人|用户|邮箱|帐号|账号|账户|帐户|地址)\w{0,4}不存在|存在しません"
+    r"|(アドレス|ユーザ)\w{0,4}(見つかりません|いません)"
 )
 DOMAIN_TEXT = _words(
     r"domain (name )?not found|no such domain|unknown domain|domain (does not|doesn't) exist"
     r"|host (or domain name )?not found|nxdomain|no mx (record|host)|unrouteable domain"
     r"|name service error|domain .{0,40}(is not|isn't) (valid|registered)|non-existent domain"
-    r"|unroutable domain|invalid domain"
+    r"|unroutable domain|invalid domain|domain (existiert nicht|nicht gefunden)"
+    r"|domaine (inexistant|inconnu|introuvable)|dominio (inexistente|no existe|desconocido)"
+    r"|dom[íi]nio (inexistente|n[ãa]o existe)|домен\w* не (существует|найден)|域名不存在"
+)
+# "Your sender address does not exist" is about us, in any language: never a dead recipient.
+SENDER_TEXT = _words(
+    r"sender (address|domain)\b.{0,30}\b(does not exist|doesn't exist|not found|unknown|invalid"
+    r"|must (exist|resolve))|(absender|exp[ée]diteur|remitente|remetente|отправител\w*)\b.{0,30}"
+    r"\b(unbekannt|existiert nicht|inconnu|n'existe pas|inexistant|desconocido|no existe"
+    r"|desconhecido|n[ãa]o existe|не существует)"
 )
 _STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
@@ -186,6 +229,7 @@ def _status_in(statuses: frozenset[str]) -> Callable[[str | None, str], bool]:
 R = BounceReason
 RULES: tuple[Rule, ...] = (
     Rule(R.SENDER_ADDRESS, "bad sender address", _status_in(SENDER_ADDRESS_STATUSES)),
+    Rule(R.SENDER_ADDRESS, "our sender address refused", _text(SENDER_TEXT)),
     # Clear sender-side wording outranks the status code: servers put 5.1.1 on blocklist and
     # rate-limit rejections; suppressing on the code alone loses a supporter.
     Rule(R.AUTH_FAILURE, "SPF, DKIM or DMARC", _text(AUTH_TEXT)),
@@ -202,6 +246,11 @@ RULES: tuple[Rule, ...] = (
     Rule(R.TEMPORARY_FAILURE, "mail loop", _text(LOOP_TEXT)),
     Rule(R.MAILBOX_DISABLED, "account disabled", _permanent_text(DISABLED_TEXT)),
     Rule(R.USER_UNKNOWN, "no such user status", _status_in(USER_UNKNOWN_STATUSES)),
+    Rule(
+        R.USER_UNKNOWN,
+        "Office 365 edge blocking",
+        lambda s, t: s == "5.4.1" and bool(DBEB_TEXT.search(t)),
+    ),
     Rule(R.DOMAIN_NOT_FOUND, "unroutable domain status", _status_in(DOMAIN_STATUSES)),
     Rule(R.MAILBOX_DISABLED, "mailbox disabled status", _status_in(frozenset({"5.2.1"}))),
     Rule(R.MAILBOX_FULL, "mailbox full status", _status_in(frozenset({"5.2.2", "4.2.2"}))),
@@ -209,6 +258,13 @@ RULES: tuple[Rule, ...] = (
     Rule(R.EXPIRED, "delivery time expired", _status_in(frozenset({"4.4.7", "5.4.7"}))),
     Rule(R.TEMPORARY_DNS, "DNS temporary status", _status_in(frozenset({"4.4.3", "4.4.4"}))),
     Rule(R.TEMPORARY_FAILURE, "temporary status", lambda s, t: _cls(s) == "4"),
+    # Some servers (Yandex: "550 5.7.1 No such user!") put 5.7.1 on an unknown recipient; the
+    # sender-side wordings above have had their say, so the plain "no such user" is believed.
+    Rule(
+        R.USER_UNKNOWN,
+        "no-such-user wording beside a security status",
+        lambda s, t: _sub(s) == "5.7" and bool(USER_UNKNOWN_TEXT.search(t)),
+    ),
     Rule(R.POLICY_BLOCK, "security or content status", lambda s, t: _sub(s) in {"5.7", "5.6"}),
     Rule(R.DOMAIN_NOT_FOUND, "no-such-domain wording", _permanent_text(DOMAIN_TEXT)),
     Rule(R.USER_UNKNOWN, "no-such-user wording", _permanent_text(USER_UNKNOWN_TEXT)),

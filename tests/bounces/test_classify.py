@@ -96,6 +96,12 @@ R = BounceReason
 RULE_EXAMPLES = [
     ("bad sender address", "5.1.8", "553 5.1.8 <news@coalition.example.org>: Sender address "
      "rejected: Domain not found", R.SENDER_ADDRESS),
+    ("our sender address refused", "5.0.0", "550 Sender address rejected: sender domain "
+     "must resolve", R.SENDER_ADDRESS),
+    ("Office 365 edge blocking", "5.4.1", "550 5.4.1 Recipient address rejected: Access denied."
+     " AS(201806281)", R.USER_UNKNOWN),
+    ("no-such-user wording beside a security status", "5.7.1", "550 5.7.1 No such user!",
+     R.USER_UNKNOWN),
     ("SPF, DKIM or DMARC", "5.7.26", "550-5.7.26 Unauthenticated email from coalition.example.org"
      " is not accepted due to domain's DMARC policy", R.AUTH_FAILURE),
     ("our IP or domain is listed", "5.7.1", "554 5.7.1 Service unavailable; Client host "
@@ -170,6 +176,46 @@ WORLD_WORDINGS = [
     ("5.4.6", "This message is looping: it already has my Delivered-To line. (#5.4.6)",
      R.TEMPORARY_FAILURE),
     (None, "Message has exceeded maximum hop count", R.TEMPORARY_FAILURE),
+    # Office 365 edge blocking is an unknown recipient; a plain Postfix access rule is not
+    ("5.4.1", "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)",
+     R.USER_UNKNOWN),
+    ("5.7.1", "554 5.7.1 <x@example.net>: Recipient address rejected: Access denied",
+     R.POLICY_BLOCK),
+    ("5.7.1", "550 5.7.1 No such user!", R.USER_UNKNOWN),
+    ("5.7.1", "550 5.7.1 No such user, and your IP is listed at zen.spamhaus.org",
+     R.SENDER_BLOCKLISTED),
+    ("5.0.0", "553 sender address rejected: sender domain does not exist", R.SENDER_ADDRESS),
+    (None, "L'adresse de l'expéditeur n'existe pas", R.SENDER_ADDRESS),
+    (None, "Absender unbekannt", R.SENDER_ADDRESS),
+    (None, "X-Postfix; maildir delivery failed: User disk quota exceeded", R.MAILBOX_FULL),
+    (None, "User's mail file has exceeded its quota", R.MAILBOX_FULL),
+    (None, "quota violation for mailbox", R.MAILBOX_FULL),
+    (None, "452 too much mail data", R.MAILBOX_FULL),
+    # German, French, Spanish, Portuguese, Italian, Russian, Chinese, Japanese wordings
+    (None, "Grund: Empfänger unbekannt. Die E-Mail-Adresse existiert nicht.", R.USER_UNKNOWN),
+    (None, "Das Postfach des Empfängers ist voll.", R.MAILBOX_FULL),
+    (None, "Das Konto ist deaktiviert", R.MAILBOX_DISABLED),
+    (None, "Die Domain existiert nicht", R.DOMAIN_NOT_FOUND),
+    (None, "julie@example.fr : utilisateur inconnu", R.USER_UNKNOWN),
+    (None, "552 Boîte du destinataire pleine. OFR_417", R.MAILBOX_FULL),
+    (None, "Ce compte est désactivé", R.MAILBOX_DISABLED),
+    (None, "domaine inexistant", R.DOMAIN_NOT_FOUND),
+    (None, "El usuario no existe: usuario desconocido", R.USER_UNKNOWN),
+    (None, "El buzón del destinatario está lleno", R.MAILBOX_FULL),
+    (None, "Usuário inexistente", R.USER_UNKNOWN),
+    (None, "A caixa postal do destinatário está cheia", R.MAILBOX_FULL),
+    (None, "Utente sconosciuto", R.USER_UNKNOWN),
+    (None, "La casella di posta è piena", R.MAILBOX_FULL),
+    (None, "Причина: пользователь не найден", R.USER_UNKNOWN),
+    (None, "Почтовый ящик получателя переполнен.", R.MAILBOX_FULL),
+    (None, "Почтовый ящик заблокирован", R.MAILBOX_DISABLED),
+    (None, "退信原因：收件人不存在", R.USER_UNKNOWN),
+    (None, "对方邮箱空间已满", R.MAILBOX_FULL),
+    (None, "该邮箱帐号已冻结", R.MAILBOX_DISABLED),
+    (None, "宛先のメールアドレスは存在しません", R.USER_UNKNOWN),
+    (None, "メールボックスの容量を超えています", R.MAILBOX_FULL),
+    # a temporary status keeps dead-address wording soft, in any language
+    ("4.0.0", "451 Empfänger unbekannt, bitte später erneut versuchen", R.TEMPORARY_FAILURE),
 ]  # fmt: skip
 
 
