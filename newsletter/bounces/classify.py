@@ -91,8 +91,10 @@ POLICY_TEXT = _words(
     r"|message (content )?(rejected|refused) (as|due|for|because)|\bvirus|malware|phish"
     r"|suspicious|reverse (dns|hostname|lookup)|\bptr\b|\brdns\b|sender (address )?rejected"
     r"|sender verify|sender (is )?(not )?(allowed|blocked|denied)|\bblocked\b|rejected by"
-    r" (recipient'?s? )?(administrator|filter)|\buce\b|unsolicited|mimecast|proofpoint"
-    r"|ironport|not accepted (here|for delivery)|permission to post|not allowed to post"
+    r" (recipient'?s? )?(administrator|filter)|\buce\b|unsolicited|not accepted (here|for"
+    r" delivery)|permission to post|not allowed to post|client host rejected|anti-spoofing"
+    # a gateway's name alone is no reason: Mimecast also answers "550 Invalid Recipient"
+    r"|(rejected|blocked|refused) by (mimecast|proofpoint|ironport|barracuda)"
 )
 FULL_TEXT = _words(
     r"mailbox (is )?full|over ?quota|quota (exceeded|full)|exceeded (the |his |her |their )?"
