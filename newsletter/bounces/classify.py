@@ -72,6 +72,9 @@ BLOCKLIST_TEXT = _words(
     r"|(ip|address|host|network) (address )?(\S+ )?(is |has been )?(blocked|banned|listed)"
     r"|blocked using|poor ip|sender ip .{0,40}(blocked|rejected)|\bsbrs\b|senderbase"
     r"|client host \S* ?blocked|service unavailable; client host|ip ?check"
+    # Outlook.com / Hotmail refusing our IP range
+    r"|messages from \[?[\d.:a-f]+\]? weren'?t sent|network is on our block list"
+    r"|does not relay dial-up|traffic not accepted from this ip"
 )
 RATE_TEXT = _words(
     r"rate[ -]?limit|throttl|too many (recipients|messages|mails|emails|connections|requests"
@@ -83,7 +86,7 @@ RATE_TEXT = _words(
 )
 RELAY_TEXT = _words(
     r"relay(ing)? (access )?(denied|not permitted|prohibited)|not permitted to relay"
-    r"|we do not relay|unable to relay|relay not allowed"
+    r"|we do not relay|unable to relay|relay not allowed|allowed rcpthosts"
 )
 GREYLIST_TEXT = _words(r"gr[ae]y ?list")
 POLICY_TEXT = _words(
@@ -93,6 +96,7 @@ POLICY_TEXT = _words(
     r"|sender verify|sender (is )?(not )?(allowed|blocked|denied)|\bblocked\b|rejected by"
     r" (recipient'?s? )?(administrator|filter)|\buce\b|unsolicited|not accepted (here|for"
     r" delivery)|permission to post|not allowed to post|client host rejected|anti-spoofing"
+    r"|invalid helo|helo command rejected"
     # a gateway's name alone is no reason: Mimecast also answers "550 Invalid Recipient"
     r"|(rejected|blocked|refused) by (mimecast|proofpoint|ironport|barracuda)"
 )
@@ -123,6 +127,7 @@ EXPIRED_TEXT = _words(
     r"|gave up|giving up|maximum time|too long in (the )?queue|queue(d)? too long"
     r"|delivery (attempts )?(timed out|expired)|timed? ?out|timeout|no answer from host"
     r"|connection (refused|timed out|lost)|couldn't (be )?connect|unable to connect"
+    r"|did not accept our requests to connect"
 )
 TEMPORARY_DNS_TEXT = _words(
     r"host not found, try again|temporary failure in name resolution|dns (temporary|temp)"
@@ -155,7 +160,8 @@ USER_UNKNOWN_TEXT = _words(
     r"|unrouteable address|not our customer|is not a known user|(account|user|mailbox) "
     r"(is )?unavailable: not exist|no such (user|mailbox|recipient|account|address)"
     r"|user(name)? unknown|unknown (user|recipient|mailbox)|bad destination mailbox"
-    r"|mailbox not exist|user doesn't exist|user not exist|address unknown|no account by that name"
+    r"|mailbox not exist|user doesn't exist|user not exist|unknown or illegal alias"
+    r"|address unknown|no account by that name"
     r"|not an active address|is not a valid user|no mailbox by that name"
     r"|recipient not exist|(recipient|destination) address(es)? (were |was |is )?unknown"
     # German, French, Spanish, Portuguese, Italian, Russian, Chinese, Japanese

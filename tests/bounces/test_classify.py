@@ -207,6 +207,15 @@ WORLD_WORDINGS = [
      R.SENDER_BLOCKLISTED),
     ("5.0.0", "Connection to recipient's server failed. Error: 10060 (Connection timed out)",
      R.EXPIRED),
+    ("5.0.0", "550 SC-001 Unfortunately, messages from 192.0.2.11 weren't sent. Please contact"
+     " your Internet service provider", R.SENDER_BLOCKLISTED),
+    ("5.7.1", "550 5.7.1 Part of their network is on our block list (S3150)",
+     R.SENDER_BLOCKLISTED),
+    ("5.0.0", "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+     R.RELAY_DENIED),
+    ("5.0.0", "550 Access denied - Invalid HELO name (See RFC2821 4.1.1.1)", R.POLICY_BLOCK),
+    ("5.0.0", "The recipient server did not accept our requests to connect.", R.EXPIRED),
+    ("5.0.0", "550 5.1.1 unknown or illegal alias: x@example.org", R.USER_UNKNOWN),
     # German, French, Spanish, Portuguese, Italian, Russian, Chinese, Japanese wordings
     (None, "Grund: Empfänger unbekannt. Die E-Mail-Adresse existiert nicht.", R.USER_UNKNOWN),
     (None, "Das Postfach des Empfängers ist voll.", R.MAILBOX_FULL),
