@@ -79,7 +79,7 @@ FAILURE_SUBJECT = re.compile(
     r"|配信(エラー|失敗|不能)|送信エラー|未送達|メール(が)?(届きませんでした|送信できませんでした)"
     r"|returned mail|mail returned|delivery status|n[ãa]o entregue|mensagem devolvida"
     r"|n[ãa]o foi poss[íi]vel entregar|系统退信|退信|投递失败|发送失败|未能(成功)?(送达|投递)"
-    r"|無法投遞|傳送失敗|전송 실패|반송",
+    r"|無法投遞|傳送失敗|전송 실패|반송|niedostarczon|nie dostarczono",
     re.IGNORECASE,
 )
 FAILURE_TEXT = re.compile(
@@ -90,7 +90,9 @@ FAILURE_TEXT = re.compile(
     r"|konnte nicht zugestellt|n'a pas pu [êe]tre (remis|distribu)|не может быть доставлено"
     r"|не было доставлено|届きませんでした|配信できませんでした|送信できませんでした"
     r"|n[ãa]o (foi poss[íi]vel entregar|p[ôo]de ser entregue)|no se pudo entregar"
-    r"|no (ha )?podido ser entregad|被退回|未能(成功)?(送达|投递)|无法(送达|投递)|投递失败",
+    r"|no (ha )?podido ser entregad|non (è stato|e' stato|può essere) recapitat|kon niet worden"
+    r" (afgeleverd|bezorgd)|nie (mog[łl]a|mo[żz]e) (zosta[ćc] )?dostarczon"
+    r"|被退回|未能(成功)?(送达|投递)|无法(送达|投递)|投递失败",
     re.IGNORECASE,
 )
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")

@@ -24,7 +24,7 @@ _END_OF_REPORT = re.compile(
     r"^-{2,}.*(original message|below this line|copy of the message|forwarded message"
     r"|returned message|original-nachricht|ursprünglichen nachricht|message d'origine"
     r"|mensaje original|mensagem original|messaggio originale|исходного сообщения|原邮件|元のメール"
-    r"|元のメッセージ)"
+    r"|元のメッセージ|oorspronkelijke bericht|oryginalnej wiadomo)"
     r"|^------ This is a copy of the message"
     # the returned headers, introduced without dashes (Exchange, localized Exchange, hosters)
     r"|^(original message headers|en-t[êe]tes de message d'origine|encabezados del mensaje"
