@@ -11,6 +11,7 @@ Order of evidence (``RULES`` below is the same table, first match wins):
 evidence                                       reason                why first
 =============================================  ====================  ==========================
 5.1.7, 5.1.8 (bad *sender* address)            sender_address        our envelope sender
+wording: sender address/domain does not exist  sender_address        (any language)
 wording: SPF, DKIM, DMARC, unauthenticated     auth_failure          servers put 5.1.1 or 5.7.1
 wording: blocklist, Spamhaus, reputation, IP   sender_blocklisted    on these: the wording is
 wording: greylisted                            greylisted            the truth about *us*
@@ -23,14 +24,22 @@ wording: retries exhausted, expired            expired
 wording: host not found, try again             temporary_dns
 wording: account disabled, suspended           mailbox_disabled
 5.1.1, 5.1.0, 5.1.3, 5.1.6, 5.1.10             user_unknown          RFC 3463
+5.4.1 + "Recipient address rejected: Access    user_unknown          Office 365 edge blocking
+denied"
 5.1.2, 5.4.4                                   domain_not_found
 5.2.1 / 5.2.2 / 5.3.4, 5.2.3 / 4.4.7           disabled / full / too large / expired
 4.4.3 / other 4.x.x                            temporary_dns / temporary_failure
+5.7.x + no-such-user wording                   user_unknown          Yandex "5.7.1 No such user!"
 5.7.x, 5.6.x                                   policy_block
 wording: domain not found, no such domain      domain_not_found      servers without codes
 wording: no such user, does not exist          user_unknown
 anything else                                  undetermined (soft)   never hard
 =============================================  ====================  ==========================
+
+The wording patterns read English, German, French, Spanish, Portuguese, Italian, Dutch, Polish,
+Russian, Chinese and Japanese bounces; sender-side wordings in those languages (blocklists,
+spam) are checked first too, so a localized "your IP is on a blocklist" next to 5.1.1 stays
+a staff warning.
 
 A delivery whose retries ran out (`kind_for_expiry`, RFC 3463 4.4.7 "delivery time expired") is a
 soft bounce when the last reply came from the recipient's side (mailbox full, greylisting,
@@ -75,6 +84,9 @@ BLOCKLIST_TEXT = _words(
     # Outlook.com / Hotmail refusing our IP range
     r"|messages from \[?[\d.:a-f]+\]? weren'?t sent|network is on our block list"
     r"|does not relay dial-up|traffic not accepted from this ip"
+    # blocklists in other languages: about our IP, never the recipient
+    r"|sperrliste|schwarze[n]? liste|liste noire|lista negra|lista nera|czarn\w* list"
+    r"|ч[её]рн\w* списк|黑名单|ブラックリスト"
 )
 RATE_TEXT = _words(
     r"rate[ -]?limit|throttl|too many (recipients|messages|mails|emails|connections|requests"
@@ -99,6 +111,7 @@ POLICY_TEXT = _words(
     r"|invalid helo|helo command rejected"
     # a gateway's name alone is no reason: Mimecast also answers "550 Invalid Recipient"
     r"|(rejected|blocked|refused) by (mimecast|proofpoint|ironport|barracuda)"
+    r"|спам|pourriel|courrier ind[ée]sirable|correo no deseado|垃圾邮件|迷惑メール"
 )
 FULL_TEXT = _words(
     r"mailbox (is )?full|over ?quota|quota (exceeded|full)|exceeded (the |his |her |their )?"

@@ -243,6 +243,15 @@ WORLD_WORDINGS = [
     (None, "该邮箱帐号已冻结", R.MAILBOX_DISABLED),
     (None, "宛先のメールアドレスは存在しません", R.USER_UNKNOWN),
     (None, "メールボックスの容量を超えています", R.MAILBOX_FULL),
+    # sender-side wording in other languages outranks a "no such user" status
+    ("5.1.1", "550 5.1.1 Die IP-Adresse des Absenders steht auf einer Sperrliste",
+     R.SENDER_BLOCKLISTED),
+    ("5.1.1", "550 5.1.1 Votre adresse IP figure sur une liste noire", R.SENDER_BLOCKLISTED),
+    ("5.1.1", "550 5.1.1 Ваш IP-адрес находится в чёрном списке", R.SENDER_BLOCKLISTED),
+    ("5.1.1", "550 5.1.1 您的IP在黑名单中", R.SENDER_BLOCKLISTED),
+    ("5.0.0", "554 Сообщение отклонено как спам", R.POLICY_BLOCK),
+    ("5.0.0", "554 Message refusé : courrier indésirable", R.POLICY_BLOCK),
+    ("5.0.0", "554 邮件被判定为垃圾邮件", R.POLICY_BLOCK),
     # a temporary status keeps dead-address wording soft, in any language
     ("4.0.0", "451 Empfänger unbekannt, bitte später erneut versuchen", R.TEMPORARY_FAILURE),
 ]  # fmt: skip
