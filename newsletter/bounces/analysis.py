@@ -77,7 +77,9 @@ FAILURE_SUBJECT = re.compile(
     r" (la )?(remise|distribution)|no se (pudo|puede) entregar|no entregado|non recapitato"
     r"|mancata consegna|onbestelbaar|niet bezorgd|недоставлен|не доставлен|ошибка доставки"
     r"|配信(エラー|失敗|不能)|送信エラー|未送達|メール(が)?(届きませんでした|送信できませんでした)"
-    r"|returned mail|mail returned|delivery status",
+    r"|returned mail|mail returned|delivery status|n[ãa]o entregue|mensagem devolvida"
+    r"|n[ãa]o foi poss[íi]vel entregar|系统退信|退信|投递失败|发送失败|未能(成功)?(送达|投递)"
+    r"|無法投遞|傳送失敗|전송 실패|반송|niedostarczon|nie dostarczono",
     re.IGNORECASE,
 )
 FAILURE_TEXT = re.compile(
@@ -86,7 +88,11 @@ FAILURE_TEXT = re.compile(
     r" recipients? failed|failed permanently|rejected your message|unable to deliver"
     r"|not be delivered|returned to you|the following addresses? (had|failed)"
     r"|konnte nicht zugestellt|n'a pas pu [êe]tre (remis|distribu)|не может быть доставлено"
-    r"|не было доставлено|届きませんでした|配信できませんでした|送信できませんでした",
+    r"|не было доставлено|届きませんでした|配信できませんでした|送信できませんでした"
+    r"|n[ãa]o (foi poss[íi]vel entregar|p[ôo]de ser entregue)|no se pudo entregar"
+    r"|no (ha )?podido ser entregad|non (è stato|e' stato|può essere) recapitat|kon niet worden"
+    r" (afgeleverd|bezorgd)|nie (mog[łl]a|mo[żz]e) (zosta[ćc] )?dostarczon"
+    r"|被退回|未能(成功)?(送达|投递)|无法(送达|投递)|投递失败",
     re.IGNORECASE,
 )
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -256,15 +262,27 @@ def _first_status(text: str) -> str | None:
     return normalise_status(found.group(1)) if found else None
 
 
+# Header lines of a returned message whose addresses are ours or ids, never a failed recipient.
+_OUR_HEADER_LINES = re.compile(
+    r"^\s*(from|sender|reply-to|return-path|message-id|in-reply-to|references|list-unsubscribe"
+    r"|list-id|errors-to|x-original-message-id|x-mailer|dkim-signature|feedback-id)\s*:.*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def _failed_addresses(msg: Message, text: str, ours: str) -> list[str]:
     """X-Failed-Recipients, else the addresses the report's prose names (not ours)."""
     header = " ".join(str(v) for v in msg.get_all("X-Failed-Recipients") or [])
-    named = _ADDRESS.findall(header) or _ADDRESS.findall(text)
+    named = _ADDRESS.findall(header) or _ADDRESS.findall(_OUR_HEADER_LINES.sub(" ", text))
+    ours_lines = " ".join(line.group(0) for line in _OUR_HEADER_LINES.finditer(text))
+    not_failed = {address.lower() for address in _ADDRESS.findall(ours_lines)}
     sender = parseaddr(str(msg.get("From", "")))[1].lower()
     found: list[str] = []
     for address in named:
         lowered = address.lower()
         if lowered == sender or lowered.endswith("@" + ours) or lowered in found:
+            continue
+        if lowered in not_failed:
             continue
         if lowered.split("@")[0] in MAIL_SYSTEM_SENDERS:
             continue

@@ -21,8 +21,15 @@ log = logging.getLogger(__name__)
 _STATUS_NEAR = re.compile(r"(?<![.\d])([45]\.\d{1,3}\.\d{1,3})(?![.\d])")
 _REPLY_CODE = re.compile(r"\b([45]\d\d)[ -]")
 _END_OF_REPORT = re.compile(
-    r"^-{2,}.*(original message|below this line|copy of the message|forwarded message)"
-    r"|^------ This is a copy of the message",
+    r"^-{2,}.*(original message|below this line|copy of the message|forwarded message"
+    r"|returned message|original-nachricht|ursprünglichen nachricht|message d'origine"
+    r"|mensaje original|mensagem original|messaggio originale|исходного сообщения|原邮件|元のメール"
+    r"|元のメッセージ|oorspronkelijke bericht|oryginalnej wiadomo)"
+    r"|^------ This is a copy of the message"
+    # the returned headers, introduced without dashes (Exchange, localized Exchange, hosters)
+    r"|^(original message headers|en-t[êe]tes de message d'origine|encabezados del mensaje"
+    r" original|kopfzeilen der ursprünglichen nachricht|заголовки исходного сообщения"
+    r"|原邮件信息|原始邮件头)\s*:?\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
 SNIPPET_CHARS = 400

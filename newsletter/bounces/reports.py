@@ -8,6 +8,9 @@ the package parses as if it were a message, and some MTAs fold fields oddly.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import quopri
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -52,11 +55,27 @@ def _part_text(part: Message) -> str:
     """The raw text of a report part, whatever the email package made of it."""
     payload = part.get_payload()
     if isinstance(payload, list):
-        return "\n".join(item.as_string() for item in payload if isinstance(item, Message))
+        text = "\n".join(item.as_string() for item in payload if isinstance(item, Message))
+        return _decoded(text, str(part.get("Content-Transfer-Encoding", "")).strip().lower())
     raw = part.get_payload(decode=True)
     if isinstance(raw, bytes):
         return raw.decode("utf-8", errors="replace")
     return str(payload or "")
+
+
+def _decoded(text: str, transfer_encoding: str) -> str:
+    """A status part some systems send base64 or quoted-printable encoded: the email package
+    parses it as header blocks anyway, so its text is decoded here (left as is if it fails)."""
+    try:
+        if transfer_encoding == "base64":
+            data = base64.b64decode("".join(text.split()), validate=False)
+        elif transfer_encoding == "quoted-printable":
+            data = quopri.decodestring(text.encode("utf-8", "replace"))
+        else:
+            return text
+    except (ValueError, binascii.Error):
+        return text
+    return data.decode("utf-8", errors="replace")
 
 
 def _blocks(text: str) -> list[Message]:

@@ -96,6 +96,12 @@ R = BounceReason
 RULE_EXAMPLES = [
     ("bad sender address", "5.1.8", "553 5.1.8 <news@coalition.example.org>: Sender address "
      "rejected: Domain not found", R.SENDER_ADDRESS),
+    ("our sender address refused", "5.0.0", "550 Sender address rejected: sender domain "
+     "must resolve", R.SENDER_ADDRESS),
+    ("Office 365 edge blocking", "5.4.1", "550 5.4.1 Recipient address rejected: Access denied."
+     " AS(201806281)", R.USER_UNKNOWN),
+    ("no-such-user wording beside a security status", "5.7.1", "550 5.7.1 No such user!",
+     R.USER_UNKNOWN),
     ("SPF, DKIM or DMARC", "5.7.26", "550-5.7.26 Unauthenticated email from coalition.example.org"
      " is not accepted due to domain's DMARC policy", R.AUTH_FAILURE),
     ("our IP or domain is listed", "5.7.1", "554 5.7.1 Service unavailable; Client host "
@@ -158,3 +164,99 @@ def test_only_dead_address_reasons_suppress(tmp_path) -> None:
     strict = make_test_settings(tmp_path, bounce_disabled_is_hard=True)
     assert kind_for_reason(R.MAILBOX_DISABLED, strict) == BounceKind.HARD
     assert kind_for_reason(R.UNDETERMINED) == BounceKind.SOFT
+
+
+# Wordings of the world's mail systems, one row per pattern alternative added for them (the
+# corpus in tests/bounces/corpus carries each inside a whole bounce): (status, diagnostic,
+# reason). Sender-side and "may recover" rows must never read as a dead address.
+WORLD_WORDINGS = [
+    ("4.7.0", "421 4.7.0 Try again later, closing connection.", R.RATE_LIMITED),
+    (None, "host mx.example.net[192.0.2.1] refused to talk to me: 421 service not available",
+     R.RATE_LIMITED),
+    ("5.4.6", "This message is looping: it already has my Delivered-To line. (#5.4.6)",
+     R.TEMPORARY_FAILURE),
+    (None, "Message has exceeded maximum hop count", R.TEMPORARY_FAILURE),
+    # Office 365 edge blocking is an unknown recipient; a plain Postfix access rule is not
+    ("5.4.1", "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)",
+     R.USER_UNKNOWN),
+    ("5.7.1", "554 5.7.1 <x@example.net>: Recipient address rejected: Access denied",
+     R.POLICY_BLOCK),
+    ("5.7.1", "550 5.7.1 No such user!", R.USER_UNKNOWN),
+    ("5.7.1", "550 5.7.1 No such user, and your IP is listed at zen.spamhaus.org",
+     R.SENDER_BLOCKLISTED),
+    ("5.0.0", "553 sender address rejected: sender domain does not exist", R.SENDER_ADDRESS),
+    (None, "L'adresse de l'expéditeur n'existe pas", R.SENDER_ADDRESS),
+    (None, "Absender unbekannt", R.SENDER_ADDRESS),
+    (None, "X-Postfix; maildir delivery failed: User disk quota exceeded", R.MAILBOX_FULL),
+    (None, "User's mail file has exceeded its quota", R.MAILBOX_FULL),
+    (None, "quota violation for mailbox", R.MAILBOX_FULL),
+    (None, "452 too much mail data", R.MAILBOX_FULL),
+    ("5.0.0", "550 Invalid Recipient - https://community.mimecast.example.com/docs/DOC-1369#550",
+     R.USER_UNKNOWN),
+    ("5.0.0", "550 Message rejected by Mimecast: content policy", R.POLICY_BLOCK),
+    ("5.0.0", "554 Message refused by Proofpoint", R.POLICY_BLOCK),
+    ("4.7.1", "450 4.7.1 Client host rejected: cannot find your hostname", R.POLICY_BLOCK),
+    ("5.0.0", "550 No such user (x@example.com)", R.USER_UNKNOWN),
+    ("5.1.1", "550 5.1.1 <x@example.com>: account is inactive", R.MAILBOX_DISABLED),
+    ("5.1.1", "550 5.1.1 mailbox unavailable, user is over quota", R.MAILBOX_FULL),
+    ("5.1.6", "551 5.1.6 User has moved; please try <y@example.org>", R.USER_UNKNOWN),
+    ("5.1.3", "553 5.1.3 <x..y@example.org>... Invalid address syntax", R.USER_UNKNOWN),
+    ("5.7.1", "554 5.7.1 Message rejected because it contains malware", R.POLICY_BLOCK),
+    ("5.7.1", "550 5.7.1 Rejected: 192.0.2.11 listed at bl.spamcop.net", R.SENDER_BLOCKLISTED),
+    ("5.7.606", "550 5.7.606 Access denied, banned sending IP [192.0.2.11]",
+     R.SENDER_BLOCKLISTED),
+    ("5.0.0", "Connection to recipient's server failed. Error: 10060 (Connection timed out)",
+     R.EXPIRED),
+    ("5.0.0", "550 SC-001 Unfortunately, messages from 192.0.2.11 weren't sent. Please contact"
+     " your Internet service provider", R.SENDER_BLOCKLISTED),
+    ("5.7.1", "550 5.7.1 Part of their network is on our block list (S3150)",
+     R.SENDER_BLOCKLISTED),
+    ("5.0.0", "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+     R.RELAY_DENIED),
+    ("5.0.0", "550 Access denied - Invalid HELO name (See RFC2821 4.1.1.1)", R.POLICY_BLOCK),
+    ("5.0.0", "The recipient server did not accept our requests to connect.", R.EXPIRED),
+    ("5.0.0", "550 5.1.1 unknown or illegal alias: x@example.org", R.USER_UNKNOWN),
+    # German, French, Spanish, Portuguese, Italian, Russian, Chinese, Japanese wordings
+    (None, "Grund: Empfänger unbekannt. Die E-Mail-Adresse existiert nicht.", R.USER_UNKNOWN),
+    (None, "Das Postfach des Empfängers ist voll.", R.MAILBOX_FULL),
+    (None, "Das Konto ist deaktiviert", R.MAILBOX_DISABLED),
+    (None, "Die Domain existiert nicht", R.DOMAIN_NOT_FOUND),
+    (None, "julie@example.fr : utilisateur inconnu", R.USER_UNKNOWN),
+    (None, "552 Boîte du destinataire pleine. OFR_417", R.MAILBOX_FULL),
+    (None, "Ce compte est désactivé", R.MAILBOX_DISABLED),
+    (None, "domaine inexistant", R.DOMAIN_NOT_FOUND),
+    (None, "El usuario no existe: usuario desconocido", R.USER_UNKNOWN),
+    (None, "El buzón del destinatario está lleno", R.MAILBOX_FULL),
+    (None, "Usuário inexistente", R.USER_UNKNOWN),
+    (None, "A caixa postal do destinatário está cheia", R.MAILBOX_FULL),
+    (None, "Utente sconosciuto", R.USER_UNKNOWN),
+    (None, "La casella di posta è piena", R.MAILBOX_FULL),
+    (None, "De ontvanger is onbekend: het adres bestaat niet", R.USER_UNKNOWN),
+    (None, "De mailbox van de ontvanger is vol", R.MAILBOX_FULL),
+    (None, "Użytkownik nie istnieje", R.USER_UNKNOWN),
+    (None, "Skrzynka odbiorcy jest przepełniona", R.MAILBOX_FULL),
+    (None, "Причина: пользователь не найден", R.USER_UNKNOWN),
+    (None, "Почтовый ящик получателя переполнен.", R.MAILBOX_FULL),
+    (None, "Почтовый ящик заблокирован", R.MAILBOX_DISABLED),
+    (None, "退信原因：收件人不存在", R.USER_UNKNOWN),
+    (None, "对方邮箱空间已满", R.MAILBOX_FULL),
+    (None, "该邮箱帐号已冻结", R.MAILBOX_DISABLED),
+    (None, "宛先のメールアドレスは存在しません", R.USER_UNKNOWN),
+    (None, "メールボックスの容量を超えています", R.MAILBOX_FULL),
+    # sender-side wording in other languages outranks a "no such user" status
+    ("5.1.1", "550 5.1.1 Die IP-Adresse des Absenders steht auf einer Sperrliste",
+     R.SENDER_BLOCKLISTED),
+    ("5.1.1", "550 5.1.1 Votre adresse IP figure sur une liste noire", R.SENDER_BLOCKLISTED),
+    ("5.1.1", "550 5.1.1 Ваш IP-адрес находится в чёрном списке", R.SENDER_BLOCKLISTED),
+    ("5.1.1", "550 5.1.1 您的IP在黑名单中", R.SENDER_BLOCKLISTED),
+    ("5.0.0", "554 Сообщение отклонено как спам", R.POLICY_BLOCK),
+    ("5.0.0", "554 Message refusé : courrier indésirable", R.POLICY_BLOCK),
+    ("5.0.0", "554 邮件被判定为垃圾邮件", R.POLICY_BLOCK),
+    # a temporary status keeps dead-address wording soft, in any language
+    ("4.0.0", "451 Empfänger unbekannt, bitte später erneut versuchen", R.TEMPORARY_FAILURE),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "diagnostic", "reason"), WORLD_WORDINGS)
+def test_world_wordings(status, diagnostic, reason) -> None:
+    assert reason_for_status(status, diagnostic) == reason
