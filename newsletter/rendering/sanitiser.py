@@ -77,18 +77,19 @@ def clean_fragment(unsafe: str, *, allow_remote_images: bool = False) -> str:
 
 # --- whole mail documents -------------------------------------------------------------------
 
-#: Elements that fetch, run or embed something; removed with their content.
+#: Elements that fetch, run or embed something; removed with their content. A ``<form>`` stays:
+#: like a link, it sends nothing until the reader acts (an event's registration form).
 _DROPPED = frozenset(
     {
         "script", "iframe", "frame", "frameset", "object", "embed", "applet", "link", "base",
         "video", "audio", "source", "track", "picture", "portal", "svg", "math", "noscript",
-        "template", "form",
+        "template",
     }
 )  # fmt: skip
 #: Attributes whose value a client may fetch (on any element).
 _FETCHED = frozenset(
     {"src", "srcset", "background", "poster", "lowsrc", "dynsrc", "data", "codebase", "ping",
-     "longdesc", "usemap", "xlink:href", "manifest", "icon", "action", "formaction"}
+     "longdesc", "usemap", "xlink:href", "manifest", "icon"}
 )  # fmt: skip
 _INSIDE_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[a-z0-9+/=\s]*$", re.I)
 _REMOTE_IMAGE = re.compile(r"^https?://[^\s\"'<>\\]+$", re.I)
