@@ -98,6 +98,7 @@ _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 _CSS_IMPORT = re.compile(r"@import[^;]*;?", re.I)
 _CSS_FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}", re.I)
 _CSS_URL = re.compile(r"url\s*\(\s*(['\"]?)(.*?)\1\s*\)", re.I | re.S)
+_CSS_IMAGE_SET = re.compile(r"(-webkit-)?image-set\s*\((?:[^()]|\([^()]*\))*\)", re.I)
 _CSS_FETCHING = re.compile(r"(image-set|expression|-moz-binding|behavior)\s*[(:]", re.I)
 
 
@@ -121,6 +122,7 @@ def clean_css(css: str) -> str:
     """CSS with every fetch removed: ``@import``, ``@font-face``, remote ``url()``."""
     text = _CSS_COMMENT.sub("", _unescape_css(css))
     text = _CSS_FONT_FACE.sub("", _CSS_IMPORT.sub("", text))
+    text = _CSS_IMAGE_SET.sub("none", text)
     text = _CSS_URL.sub(lambda m: m.group(0) if _inside(m.group(2)) else "none", text)
     return _CSS_FETCHING.sub("blocked-", text)
 
@@ -229,6 +231,8 @@ def remote_references(document: str) -> list[str]:
     root = lxml.html.document_fromstring(document)
     for element in root.iter():
         if not isinstance(element.tag, str):
+            if isinstance(element, etree._Comment) and "[if" in (element.text or ""):
+                found.append("a conditional comment")  # Outlook reads the markup inside
             continue
         tag = element.tag.lower()
         if tag in _DROPPED or ":" in tag:
