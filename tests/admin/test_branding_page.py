@@ -81,3 +81,29 @@ def test_admins_save_the_branding_and_the_next_mail_carries_it_inside(
     with unit_of_work(committed_db) as db:
         row = db.scalar(select(MailBranding))
         assert row is not None and row.logo is None and row.allow_remote_images is True
+
+
+def test_a_template_that_loads_remote_content_is_refused_at_save_time(
+    tmp_path: Path, pg_url: str, committed_db: sessionmaker[Session]
+) -> None:
+    from tests.admin.test_templates import shipped
+
+    client = signed_in(tmp_path, pg_url, committed_db, StaffRole.ADMIN)
+    sources = shipped(tmp_path, pg_url)
+    image = '<img src="https://tracker.example/p.gif" alt="">'
+    sheet = '<link rel="stylesheet" href="https://cdn.example/s.css">'
+    for hostile in (image, sheet):
+        html = sources["body.html"].replace("{% block content %}", "{% block content %}" + hostile)
+        refused = client.post("/admin/templates/newsletter", sources | {"body.html": html})
+        assert refused.status_code == 400 and "loads remote content" in refused.text
+    client.post("/admin/branding", {**FIELDS, "allow_remote_images": "true"})
+    with_image = sources["body.html"].replace("{% block content %}", "{% block content %}" + image)
+    assert (
+        client.post("/admin/templates/newsletter", sources | {"body.html": with_image}).status_code
+        == 303
+    )
+    with_sheet = with_image.replace(image, image + sheet)
+    assert (
+        client.post("/admin/templates/newsletter", sources | {"body.html": with_sheet}).status_code
+        == 400
+    )
