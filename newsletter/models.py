@@ -29,6 +29,7 @@ from newsletter.registrations.models import (
     Registration,
     RegistrationMessage,
 )
+from newsletter.rendering.branding import MailBranding
 from newsletter.staff.models import (
     ApiToken,
     AuditLogEntry,
@@ -72,6 +73,7 @@ __all__ = [
     "InboundMessage",
     "InboundStatus",
     "Journalist",
+    "MailBranding",
     "MailingList",
     "MailingListTranslation",
     "Post",

@@ -24,6 +24,7 @@ from newsletter.db import utcnow
 from newsletter.i18n import gettext as _
 from newsletter.staff.models import AuditLogEntry
 from newsletter.subscribers import status as subscriber_status
+from newsletter.subscribers.addresses import InvalidAddress, address_hash, normalise_address
 from newsletter.subscribers.models import Subscriber, SubscriberStatus, Suppression
 
 log = logging.getLogger(__name__)
@@ -168,13 +169,30 @@ class SuppressedEntry:
 
 
 def suppressed_addresses(
-    session: Session, *, limit: int = 100, offset: int = 0
+    session: Session, *, search: str = "", limit: int = 100, offset: int = 0
 ) -> list[SuppressedEntry]:
-    """The suppression list, newest first, with the address where a subscriber still has it."""
+    """The suppression list, newest first, with the address where a subscriber still has it.
+
+    ``search`` narrows it to addresses containing the text, plus the suppression of exactly
+    that address when no subscriber holds it any more (found by its hash: nothing else is kept).
+    """
+    query = select(Suppression, Subscriber.id, Subscriber.email, Subscriber.status).outerjoin(
+        Subscriber, Subscriber.email_hash == Suppression.address_hash
+    )
+    search = search.strip()
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        matches = Subscriber.email.ilike(f"%{escaped}%", escape="\\") & (
+            Subscriber.status != SubscriberStatus.ERASED
+        )
+        try:
+            exact = address_hash(normalise_address(search))
+        except InvalidAddress:
+            query = query.where(matches)
+        else:
+            query = query.where(matches | (Suppression.address_hash == exact))
     rows = session.execute(
-        select(Suppression, Subscriber.id, Subscriber.email, Subscriber.status)
-        .outerjoin(Subscriber, Subscriber.email_hash == Suppression.address_hash)
-        .order_by(Suppression.created_at.desc(), Suppression.id.desc())
+        query.order_by(Suppression.created_at.desc(), Suppression.id.desc())
         .limit(limit)
         .offset(offset)
     ).all()

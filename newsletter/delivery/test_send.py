@@ -9,6 +9,7 @@ from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery.outcomes import SendResult
 from newsletter.delivery.system_mail import send_system_mail
+from newsletter.rendering.branding import look_for
 from newsletter.rendering.headers import (
     build_message,
     format_address,
@@ -31,6 +32,7 @@ def send_test_message(settings: Settings, address: str, language: str | None = N
             "transport": settings.mail_transport,
             "sent_at": utcnow().strftime("%Y-%m-%d %H:%M"),
         },
+        look_for(settings),
     )
     message = build_message(
         sender=format_address(settings.from_name, settings.from_address),

@@ -19,6 +19,7 @@ from newsletter.content.models import Post
 from newsletter.content.views import post_view
 from newsletter.i18n import gettext
 from newsletter.press.models import Journalist, PressBriefing
+from newsletter.rendering.branding import look_for
 from newsletter.rendering.headers import (
     build_message,
     format_address,
@@ -70,7 +71,7 @@ class PressMessageBuilder:
                 "embargo_short": short,
             }
             self._cache[key] = render_system_email(
-                settings.templates_dir, TEMPLATE, language, context
+                settings.templates_dir, TEMPLATE, language, context, look_for(settings)
             )
         return self._cache[key]
 

@@ -28,6 +28,7 @@ from newsletter.registrations.links import manage_url
 from newsletter.registrations.models import EventNotice, EventSetup, Registration
 from newsletter.registrations.reminders import parse_reminder_key
 from newsletter.rendering import editions
+from newsletter.rendering.branding import look_for
 from newsletter.rendering.editions import FULL, Edition
 from newsletter.rendering.headers import (
     build_message,
@@ -129,7 +130,8 @@ class MessageBuilder:
             "greeting": "NLPHGREETINGNLPH",
             "manage_url": "NLPHMANAGE_URLNLPH",
         }
-        rendered = render_system_email(settings.templates_dir, TEMPLATE, language, context)
+        look = None if discreet else look_for(self.settings)
+        rendered = render_system_email(settings.templates_dir, TEMPLATE, language, context, look)
         if not discreet:
             return rendered
         return RenderedEmail(

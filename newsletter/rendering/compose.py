@@ -8,7 +8,9 @@ quoted-printable-encodes them (C code in ``binascii``) and adds the per-recipien
 `newsletter.rendering.mime`). No ``EmailMessage`` is built per recipient.
 
 Template context (documented for template authors, docs/staff.md "Writing campaign templates"):
-``org`` (name, base_url), ``language``, ``campaign`` (name, public_id, kind), ``variant``
+``org`` (name in the variant's language, base_url), ``brand`` (name, primary and link
+colours, address_lines, logo: a data URI; see `newsletter.rendering.branding`),
+``language``, ``campaign`` (name, public_id, kind), ``variant``
 (subject, preheader, body_html: sanitised HTML, body_text), ``posts`` (list of
 `newsletter.content.views.PostView`), ``recipient`` (name, greeting, unsubscribe_url,
 preferences_url: placeholders filled per recipient; print them as they are, do not test or
@@ -39,6 +41,7 @@ from newsletter.content.views import has_event, post_view
 from newsletter.delivery.system_mail import configured_signer
 from newsletter.i18n import using_language
 from newsletter.rendering import editions
+from newsletter.rendering.branding import MailLook, default_look, look_from_session
 from newsletter.rendering.editions import FULL, Edition
 from newsletter.rendering.environment import system_environment
 from newsletter.rendering.markdown import markdown_to_safe_html
@@ -50,6 +53,7 @@ from newsletter.rendering.mime import (
     personalise,
 )
 from newsletter.rendering.sandbox import RenderLimitExceeded, render_bounded, staff_environment
+from newsletter.rendering.sanitiser import clean_mail_document
 from newsletter.rendering.system_emails import inline_css
 from newsletter.rendering.template_source import TemplateSource, template_source
 
@@ -98,17 +102,26 @@ def _context(
     variant: CampaignVariant,
     timezone: str | None,
     sentinels: Mapping[str, str],
+    look: MailLook | None = None,
 ) -> dict[str, Any]:
+    """What a template sees; ``look`` None (a discreet copy): the settings' name, no branding."""
     posts = [link.post for link in campaign.posts]
+    look = look or default_look(settings)
+    name = look.name(variant.language)
     return {
-        "org": {"name": settings.org_name, "base_url": settings.base_url},
-        "org_name": settings.org_name,
+        "org": {"name": name, "base_url": settings.base_url},
+        "org_name": name,
+        "brand": look.brand(variant.language),
         "language": variant.language,
         "campaign": {"name": campaign.name, "public_id": campaign.public_id, "kind": campaign.kind},
         "variant": {
             "subject": variant.subject,
             "preheader": variant.preheader,
-            "body_html": Markup(markdown_to_safe_html(variant.body_markdown)),  # noqa: S704
+            "body_html": Markup(  # noqa: S704 - sanitised by rendering.sanitiser
+                markdown_to_safe_html(
+                    variant.body_markdown, allow_remote_images=look.allow_remote_images
+                )
+            ),
             "body_text": variant.body_markdown,
         },
         "posts": [
@@ -170,13 +183,16 @@ def compose_variant(
     variant = pick_variant(campaign, language, settings.default_language)
     nonce = secrets.token_hex(6)
     sentinels = {key: f"NLP{nonce}{key}Z" for key in PLACEHOLDERS}
-    context = _context(settings, campaign, variant, timezone, sentinels)
+    look = look_from_session(object_session(campaign), settings)
+    context = _context(settings, campaign, variant, timezone, sentinels, look)
     parts = _render(settings, source, variant.language, context)
     subject = " ".join(parts["subject.txt"].split())
     if f"NLP{nonce}" in subject:
         raise ComposeError("the subject cannot contain per-recipient fields")
     try:
-        html = inline_css(parts["body.html"])
+        html = clean_mail_document(
+            inline_css(parts["body.html"]), allow_remote_images=look.allow_remote_images
+        )
     except Exception as exc:  # premailer/lxml/cssutils raise many types; all mean "bad HTML/CSS"
         raise ComposeError(f"cannot inline the CSS of the HTML part: {exc}") from None
     composed = build_variant(
@@ -212,7 +228,8 @@ def _compose_plain(
     nonce = secrets.token_hex(6)
     sentinels = {key: f"NLP{nonce}{key}Z" for key in PLACEHOLDERS}
     linked = editions.link_settings(settings) if edition.discreet else settings
-    context = _context(linked, campaign, variant, timezone, sentinels)
+    look = None if edition.discreet else look_from_session(object_session(campaign), settings)
+    context = _context(linked, campaign, variant, timezone, sentinels, look)
     headlines = edition.light and str(campaign.kind) in HEADLINE_KINDS
     if edition.discreet:
         subject = editions.neutral_subject(settings, language)
@@ -226,7 +243,7 @@ def _compose_plain(
             "headlines": headlines,
             "masthead": editions.neutral_from_name(settings, language)
             if edition.discreet
-            else settings.org_name,
+            else (look or default_look(settings)).name(language),
             "posts": shown,
             "more": len(posts) - len(shown),
         }

@@ -1,16 +1,12 @@
-"""Staff Markdown -> HTML safe to mail and to serve on the public archive: the one sanitiser.
+"""Staff Markdown -> HTML safe to mail and to serve on the public archive.
 
-Posts, campaign bodies and feed items all go through :func:`sanitize_html` with one allow list;
-the named policies differ only in whether pasted raw HTML is read (a post: staff paste from
-word processors) or shown as text (a campaign body). No policy allows an image, a stylesheet,
-a frame or a ``style`` attribute: a remote image in a mail tells a third party the IP address
-of every reader who opens it (invariant `privacy-by-default`).
-
-Why two steps: markdown-it-py turns Markdown into HTML (keeping raw HTML under the post
-policy), then nh3 (ammonia) removes everything not on an allow list: no ``<script>``, no
-``on*`` event handlers, no ``style``, no ``javascript:``/``data:`` links. Every remaining link
-gets ``rel="noopener noreferrer"`` so an email client or the archive never hands the opener
-window to the target site.
+The sanitising is `newsletter.rendering.sanitiser`'s (the one sanitiser, with named
+policies); this module turns Markdown into HTML first. markdown-it-py renders it, keeping raw
+HTML under the ``POST`` policy (staff paste from word processors) and showing it as text
+under ``CAMPAIGN_BODY``; then the sanitiser's allow list removes everything else: no image
+(unless an admin allows remote images in campaign bodies), no ``<script>``, no ``on*``
+handlers, no ``style``, no ``javascript:``/``data:`` links, ``rel="noopener noreferrer"`` on
+every link (invariant `privacy-by-default`).
 """
 
 from __future__ import annotations
@@ -19,24 +15,18 @@ import functools
 import html
 import re
 
-import nh3
 from markdown_it import MarkdownIt
 
-ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "em", "h1", "h2", "h3", "h4", "hr", "i", "li",
-    "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
-}  # fmt: skip
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope"}}
-URL_SCHEMES = {"http", "https", "mailto", "tel"}
+from newsletter.rendering import sanitiser
+from newsletter.rendering.sanitiser import CAMPAIGN_BODY, POST, Policy
+
+__all__ = ["CAMPAIGN_BODY", "POST", "html_to_text", "markdown_to_safe_html", "render_markdown"]
+__all__ += ["sanitize_html"]
+
 _BLOCK_END = re.compile(r"</(p|h[1-4]|blockquote|pre|table|ul|ol)>", re.IGNORECASE)
 _LINE_END = re.compile(r"</(li|tr)>|<br\s*/?>", re.IGNORECASE)
 _CELL_END = re.compile(r"</t[dh]>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
-
-
-POST = "post"
-CAMPAIGN_BODY = "campaign-body"
-_RAW_HTML = {POST: True, CAMPAIGN_BODY: False}
 
 
 @functools.cache
@@ -46,27 +36,29 @@ def _parser(raw_html: bool = True) -> MarkdownIt:
 
 
 def sanitize_html(unsafe: str) -> str:
-    """Keep only allow-listed tags, attributes and link schemes; add rel=noopener to links."""
-    return nh3.clean(
-        unsafe,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-    )
+    """An HTML fragment through the sanitiser's allow list (no image, style or script)."""
+    return sanitiser.clean_fragment(unsafe)
 
 
-def render_markdown(source: str, policy: str = POST) -> str:
-    """Markdown rendered under ``policy`` and sanitised; '' for an empty text."""
+def render_markdown(
+    source: str, policy: Policy | str = POST, *, allow_remote_images: bool = False
+) -> str:
+    """Markdown rendered under ``policy`` and sanitised; '' for an empty text.
+
+    ``allow_remote_images`` is honoured for campaign bodies only (the admin's setting); a
+    post, which the public site also serves, never keeps an image.
+    """
     if not source.strip():
         return ""
-    return sanitize_html(_parser(_RAW_HTML[policy]).render(source)).strip()
+    chosen = sanitiser.POLICIES[policy] if isinstance(policy, str) else policy
+    images = allow_remote_images and chosen == CAMPAIGN_BODY
+    rendered = _parser(chosen.raw_html).render(source)
+    return sanitiser.clean_fragment(rendered, allow_remote_images=images).strip()
 
 
-def markdown_to_safe_html(text: str) -> str:
+def markdown_to_safe_html(text: str, *, allow_remote_images: bool = False) -> str:
     """A campaign's free-form body: raw HTML shown as text, then the one allow list."""
-    return render_markdown(text, CAMPAIGN_BODY)
+    return render_markdown(text, CAMPAIGN_BODY, allow_remote_images=allow_remote_images)
 
 
 def html_to_text(fragment: str) -> str:

@@ -2,7 +2,11 @@
 
 Each kind is a folder holding ``subject.txt``, ``body.txt`` and ``body.html`` (warehouse's
 layout); a language-specific file (``body.fr.html``) wins over the default when present.
-CSS is inlined by premailer here, once per render, and never over the network.
+CSS is inlined by premailer here, once per render, and never over the network; then the
+sanitiser's ``MAIL`` policy removes anything a mail client would fetch (system mail never
+carries a remote image, whatever the admin's setting). ``look`` (`branding`) gives the layout
+the organisation's name in the mail's language, colours, postal address and inline logo; a
+discreet message passes none, so nothing names the organisation.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from jinja2 import TemplateNotFound
 from premailer import Premailer
 
 from newsletter.i18n import using_language
+from newsletter.rendering.branding import MailLook
 from newsletter.rendering.environment import system_environment
+from newsletter.rendering.sanitiser import clean_mail_document
 
 
 @dataclass(frozen=True)
@@ -56,10 +62,16 @@ def _localised(filename: str, language: str) -> str:
 
 
 def render_system_email(
-    templates_dir: Path, kind: str, language: str, context: dict[str, Any]
+    templates_dir: Path,
+    kind: str,
+    language: str,
+    context: dict[str, Any],
+    look: MailLook | None = None,
 ) -> RenderedEmail:
     """Render subject, text and HTML of one system email in one language."""
     env = system_environment(templates_dir)
+    if look is not None:
+        context = {**context, "org_name": look.name(language), "brand": look.brand(language)}
     parts: dict[str, str] = {}
     for filename in ("subject.txt", "body.txt", "body.html"):
         names = [f"email/{kind}/{_localised(filename, language)}", f"email/{kind}/{filename}"]
@@ -70,6 +82,5 @@ def render_system_email(
         with using_language(language):
             parts[filename] = template.render(language=language, **context)
     subject = " ".join(parts["subject.txt"].split())
-    return RenderedEmail(
-        subject=subject, text=parts["body.txt"], html=inline_css(parts["body.html"])
-    )
+    html = clean_mail_document(inline_css(parts["body.html"]))
+    return RenderedEmail(subject=subject, text=parts["body.txt"], html=html)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from newsletter.config import Settings
 from newsletter.db import utcnow
 from newsletter.delivery.system_mail import send_system_mail
+from newsletter.rendering.branding import look_from_session
 from newsletter.rendering.headers import (
     build_message,
     format_address,
@@ -80,6 +81,7 @@ def send_reset_email(db: Session, settings: Settings, user_id: int, language: st
         "staff_password_reset",
         language,
         {"org_name": settings.org_name, "reset_url": url, "minutes": LIFETIME_SECONDS // 60},
+        look_from_session(db, settings),
     )
     message = build_message(
         sender=format_address(settings.from_name, settings.from_address),

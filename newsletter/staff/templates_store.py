@@ -22,6 +22,7 @@ from newsletter.campaigns.models import Campaign, CampaignKind, CampaignPost, Ca
 from newsletter.config import Settings
 from newsletter.content.models import Post, PostKind, PostTranslation
 from newsletter.i18n import using_language
+from newsletter.rendering.branding import look_from_session
 from newsletter.rendering.compose import _context
 from newsletter.rendering.mime import PLACEHOLDERS
 from newsletter.rendering.sandbox import (
@@ -29,6 +30,7 @@ from newsletter.rendering.sandbox import (
     build_staff_environment,
     render_bounded,
 )
+from newsletter.rendering.sanitiser import remote_references
 from newsletter.rendering.template_source import PARTS, latest_version
 from newsletter.staff import audit
 from newsletter.staff.models import EmailTemplateVersion
@@ -114,8 +116,15 @@ def _line_of(exc: BaseException, template_name: str) -> int | None:
     return lines[-1] if lines else None
 
 
-def validate(settings: Settings, name: str, sources: dict[str, str]) -> list[TemplateProblem]:
-    """Compile and render every part with sample data in the sending sandbox."""
+def validate(
+    settings: Settings, name: str, sources: dict[str, str], *, allow_remote_images: bool = False
+) -> list[TemplateProblem]:
+    """Compile and render every part with sample data in the sending sandbox.
+
+    The rendered HTML must not load anything from elsewhere (the sanitiser's ``mail`` policy
+    would remove it from every message anyway): staff learn it at save time, not from a
+    message that looks broken. Remote images pass only when an admin allows them.
+    """
     keys = {f"email/{name}/{part}": sources.get(part, "") for part in PARTS}
     # The sending engine's environment, uncached: refused drafts must not stay in memory.
     environment = build_staff_environment(settings.templates_dir, tuple(keys.items()))
@@ -132,9 +141,11 @@ def validate(settings: Settings, name: str, sources: dict[str, str]) -> list[Tem
                 continue
             try:
                 with using_language(language):
-                    render_bounded(
+                    rendered = render_bounded(
                         environment.get_template(template_name), context, max_seconds=1.0
                     )
+                if part == "body.html":
+                    problems += _remote_problems(rendered, allow_remote_images)
             except SecurityError as exc:
                 problems.append(
                     TemplateProblem(
@@ -157,6 +168,24 @@ def validate(settings: Settings, name: str, sources: dict[str, str]) -> list[Tem
     return problems
 
 
+def _remote_problems(rendered: str, allow_remote_images: bool) -> list[TemplateProblem]:
+    found = remote_references(rendered)
+    if allow_remote_images:
+        found = [item for item in found if not item.startswith("<img src=http")]
+    if not found:
+        return []
+    shown = ", ".join(found[:5])
+    return [
+        TemplateProblem(
+            "body.html",
+            None,
+            f"loads remote content ({shown}): a mail client would fetch it and tell that site "
+            "who opened the mail; carry images inside the message (the branding's logo) or "
+            "ask an admin to allow remote images",
+        )
+    ]
+
+
 def save_version(
     db: Session,
     settings: Settings,
@@ -165,7 +194,8 @@ def save_version(
     sources: dict[str, str],
     note: str = "",
 ) -> EmailTemplateVersion:
-    problems = validate(settings, name, sources)
+    allow = look_from_session(db, settings).allow_remote_images
+    problems = validate(settings, name, sources, allow_remote_images=allow)
     if problems:
         raise TemplateRefused(problems)
     latest = (

@@ -33,6 +33,7 @@ from newsletter.delivery.system_mail import send_system_mail
 from newsletter.i18n import gettext, using_language
 from newsletter.links import UnsubscribeScope, preferences_url, unsubscribe_url
 from newsletter.rendering import editions
+from newsletter.rendering.branding import MailLook, look_for
 from newsletter.rendering.headers import (
     build_message,
     format_address,
@@ -56,12 +57,20 @@ def _marker(name: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def cached_render(
-    templates_dir: Path, kind: str, language: str, org_name: str, confirm_hours: int
+    templates_dir: Path,
+    kind: str,
+    language: str,
+    org_name: str,
+    confirm_hours: int,
+    look: MailLook | None = None,
 ) -> RenderedEmail:
-    """Subject, text and premailer-inlined HTML of one kind in one language, with markers."""
+    """Subject, text and premailer-inlined HTML of one kind in one language, with markers.
+
+    ``look`` (the organisation's branding) is part of the cache key: a new save renders anew.
+    """
     context: dict[str, object] = {name.lower(): _marker(name) for name in PLACEHOLDERS}
     context |= {"org_name": org_name, "confirm_hours": confirm_hours}
-    return render_system_email(templates_dir, kind, language, context)
+    return render_system_email(templates_dir, kind, language, context, look)
 
 
 def _greeting(name: str, language: str) -> str:
@@ -97,8 +106,9 @@ def build_journey_email(
     )
     discreet = bool(subscriber.discreet)
     name = editions.neutral_from_name(settings, language) if discreet else settings.org_name
+    look = None if discreet else look_for(settings)
     rendered = cached_render(
-        settings.templates_dir, kind, language, name, settings.confirm_link_hours
+        settings.templates_dir, kind, language, name, settings.confirm_link_hours, look
     )
     linked = editions.link_settings(settings) if discreet else settings
     scope = UnsubscribeScope(subscriber.public_id)

@@ -22,7 +22,7 @@ from newsletter.content.service import translation_for
 from newsletter.content.views import KIND_ORDER, kind_label, post_view
 from newsletter.db import utcnow
 from newsletter.i18n import gettext, negotiate_language, using_language
-from newsletter.rendering.markdown import render_markdown
+from newsletter.rendering.markdown import markdown_to_safe_html
 from newsletter.web.app import session_dependency
 
 router = APIRouter(prefix="/archive", include_in_schema=False)
@@ -190,6 +190,6 @@ def archive_campaign(request: Request, session: DbSession, public_id: str) -> HT
         "archive_campaign.html",
         language,
         subject=variant.subject if variant else campaign.name,
-        body_html=Markup(render_markdown(variant.body_markdown) if variant else ""),  # noqa: S704
+        body_html=Markup(markdown_to_safe_html(variant.body_markdown) if variant else ""),  # noqa: S704
         posts=[post_view(p, language, settings.default_language, settings=settings) for p in posts],
     )

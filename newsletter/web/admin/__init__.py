@@ -15,6 +15,8 @@ def install_staff_console(app: FastAPI) -> None:
     from newsletter.web.admin import (
         account,
         auth,
+        bounces,
+        branding,
         campaigns,
         dashboard,
         digests,
@@ -36,7 +38,7 @@ def install_staff_console(app: FastAPI) -> None:
 
     pages: tuple[ModuleType, ...] = (auth, account, dashboard, subscribers, lists, imports)
     pages += (tokens, campaigns, posts)
-    pages += (digests, events, press, system)
+    pages += (digests, events, press, system, bounces, branding)
     for module in (*pages, templates):
         app.include_router(module.router, include_in_schema=False)
     for module in (api_subscribers, api_lists, api_content, api_campaigns):

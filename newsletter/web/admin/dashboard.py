@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from newsletter.bounces.review import review_counts
 from newsletter.staff import digest_admin, reports
 from newsletter.web.admin.deps import Staff, viewer
 from newsletter.web.admin.rendering import render
@@ -31,5 +32,6 @@ def dashboard(
             "campaigns": reports.recent_campaigns(staff.db, request.app.state.settings),
             "held_digests": digest_admin.held_digests(staff.db),
             "service_warnings": service_warnings(request, staff),
+            "review": review_counts(staff.db),
         },
     )

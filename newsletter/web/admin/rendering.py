@@ -32,6 +32,13 @@ NOTICES = {
     "resumed": "The campaign is sending again.",
     "cancelled": "The campaign is cancelled.",
     "discarded": "The digest is discarded: nothing is sent for that month.",
+    "lifted": "The suppression is lifted.",
+    "resolved": "The warning is resolved.",
+    "already-resolved": "This warning is already resolved.",
+    "attributed": "The message is attributed to the subscriber.",
+    "discarded-message": "The message is discarded.",
+    "reprocessed": "The message was processed again and left the queue.",
+    "still-quarantined": "The message was processed again and still needs review.",
 }
 
 
