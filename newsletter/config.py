@@ -327,6 +327,9 @@ class Settings(BaseSettings):
     # tests shorten it so a beat process ticks within seconds.
     beat_tick_seconds: float = Field(default=60.0, ge=1, le=3600)
     beat_stale_seconds: float = Field(default=180.0, gt=0, le=86_400)
+    # Only the holder of the beat lease ticks (workers/beat_scheduler.py); a standby beat takes
+    # over at most this long (plus a quarter of it) after the leader died or was cut off.
+    beat_lease_seconds: float = Field(default=60.0, ge=2, le=600)
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sentry_dsn: str | None = None

@@ -106,6 +106,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "options": {"expires": 3000},
             },
         },
+        # Two beats (a standby, or one started by mistake) never both tick: see beat_scheduler.
+        "beat_scheduler": "workers.beat_scheduler:SingleBeatScheduler",
         "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
     }
 
