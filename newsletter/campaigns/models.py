@@ -155,10 +155,12 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    subscriber_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
-    )
+    # No foreign keys here, on purpose: a snapshot's million inserts would each run two
+    # referential checks. Deleting a campaign or a subscriber deletes its deliveries through
+    # statement triggers instead (migration ``delivery_cascade_triggers``; the snapshot's
+    # advisory lock in campaigns/recipients.py keeps a concurrent delete from leaving orphans).
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    subscriber_id: Mapped[int] = mapped_column(Integer, index=True)
     language: Mapped[str] = mapped_column(String(8))
     status: Mapped[DeliveryStatus] = mapped_column(
         str_enum(DeliveryStatus), default=DeliveryStatus.QUEUED
