@@ -329,6 +329,11 @@ class Settings(BaseSettings):
     beat_stale_seconds: float = Field(default=180.0, gt=0, le=86_400)
     # Only the holder of the beat lease ticks (workers/beat_scheduler.py); a standby beat takes
     # over at most this long (plus a quarter of it) after the leader died or was cut off.
+    # The dashboard's and lists page's figures are recomputed this often (staff/summaries.py).
+    summary_refresh_seconds: float = Field(default=300.0, ge=10, le=86_400)
+    # Delivery rows older than this many days are folded into per-campaign totals
+    # (campaigns/retention.py); unset keeps every row.
+    delivery_retention_days: int | None = Field(default=None, ge=1, le=3650)
     beat_lease_seconds: float = Field(default=60.0, ge=2, le=600)
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

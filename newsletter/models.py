@@ -10,6 +10,7 @@ from newsletter.bounces.models import (
 )
 from newsletter.campaigns.models import (
     Campaign,
+    CampaignDeliveryTotal,
     CampaignKind,
     CampaignPost,
     CampaignStatus,
@@ -37,6 +38,7 @@ from newsletter.staff.models import (
     StaffSession,
     StaffUser,
 )
+from newsletter.staff.summary_model import ReportSummary
 from newsletter.subscribers.models import (
     MailingList,
     MailingListTranslation,
@@ -56,6 +58,7 @@ __all__ = [
     "BounceEvent",
     "BounceKind",
     "Campaign",
+    "CampaignDeliveryTotal",
     "CampaignKind",
     "CampaignPost",
     "CampaignStatus",
@@ -83,6 +86,7 @@ __all__ = [
     "PressMessage",
     "Registration",
     "RegistrationMessage",
+    "ReportSummary",
     "StaffRole",
     "StaffSession",
     "StaffUser",

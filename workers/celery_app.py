@@ -100,6 +100,16 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": settings.imap_poll_seconds,
                 "options": {"expires": max(settings.imap_poll_seconds - 5, 5)},
             },
+            "refresh-summaries": {  # the dashboard's and lists page's figures
+                "task": "newsletter.refresh_summaries",
+                "schedule": settings.summary_refresh_seconds,
+                "options": {"expires": max(settings.summary_refresh_seconds - 5, 5)},
+            },
+            "fold-deliveries": {  # only does work when DELIVERY_RETENTION_DAYS is set
+                "task": "newsletter.fold_deliveries",
+                "schedule": 3600.0,
+                "options": {"expires": 3000},
+            },
             "purge-pending": {  # expired double opt-in sign-ups
                 "task": "newsletter.purge_pending",
                 "schedule": 3600.0,

@@ -174,3 +174,20 @@ class Delivery(Base):
     last_reply: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CampaignDeliveryTotal(Base):
+    """Delivery rows folded away by retention (campaigns/retention.py), counted per status.
+
+    A campaign's figures are its remaining delivery rows plus these totals, so a campaign page
+    shows the same numbers before and after its old rows are folded.
+    """
+
+    __tablename__ = "campaign_delivery_totals"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    folded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
