@@ -977,6 +977,27 @@ class ObservabilitySettings(Section):
         le=86_400,
         description="Beat's last tick older than this is reported as stale (dashboard, metrics).",
     )
+    beat_lease_seconds: float = Field(
+        default=60.0,
+        ge=2,
+        le=600,
+        description="Only the holder of the beat lease ticks (workers/beat_scheduler.py); a "
+        "standby beat takes over at most this long (plus a quarter of it) after the leader died.",
+    )
+    summary_refresh_seconds: float = Field(
+        default=300.0,
+        ge=10,
+        le=86_400,
+        description="How often the dashboard's and lists page's figures are recomputed "
+        "(staff/summaries.py); the pages say how old they are.",
+    )
+    delivery_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Delivery rows older than this many days are folded into per-campaign "
+        "totals (campaigns/retention.py); unset keeps every row.",
+    )
     log_format: Literal["json", "text"] = Field(
         default="json",
         description="`json` lines with ids (campaign, delivery, batch, task), never addresses "

@@ -10,6 +10,7 @@ from newsletter.bounces.models import (
 )
 from newsletter.campaigns.models import (
     Campaign,
+    CampaignDeliveryTotal,
     CampaignKind,
     CampaignPost,
     CampaignStatus,
@@ -38,6 +39,7 @@ from newsletter.staff.models import (
     StaffSession,
     StaffUser,
 )
+from newsletter.staff.summary_model import ReportSummary
 from newsletter.subscribers.models import (
     MailingList,
     MailingListTranslation,
@@ -57,6 +59,7 @@ __all__ = [
     "BounceEvent",
     "BounceKind",
     "Campaign",
+    "CampaignDeliveryTotal",
     "CampaignKind",
     "CampaignPost",
     "CampaignStatus",
@@ -85,6 +88,7 @@ __all__ = [
     "PressMessage",
     "Registration",
     "RegistrationMessage",
+    "ReportSummary",
     "StaffRole",
     "StaffSession",
     "StaffUser",

@@ -100,12 +100,24 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": settings.imap_poll_seconds,
                 "options": {"expires": max(settings.imap_poll_seconds - 5, 5)},
             },
+            "refresh-summaries": {  # the dashboard's and lists page's figures
+                "task": "newsletter.refresh_summaries",
+                "schedule": settings.summary_refresh_seconds,
+                "options": {"expires": max(settings.summary_refresh_seconds - 5, 5)},
+            },
+            "fold-deliveries": {  # only does work when DELIVERY_RETENTION_DAYS is set
+                "task": "newsletter.fold_deliveries",
+                "schedule": 3600.0,
+                "options": {"expires": 3000},
+            },
             "purge-pending": {  # expired double opt-in sign-ups
                 "task": "newsletter.purge_pending",
                 "schedule": 3600.0,
                 "options": {"expires": 3000},
             },
         },
+        # Two beats (a standby, or one started by mistake) never both tick: see beat_scheduler.
+        "beat_scheduler": "workers.beat_scheduler:SingleBeatScheduler",
         "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
     }
 

@@ -173,3 +173,24 @@ def import_subscribers(job_id: int) -> None:
     from newsletter.imports.csv_import import run_import
 
     run_import(session_factory(), get_settings(), job_id)
+
+
+# ---- Reports and retention ----
+
+
+@shared_task(name="newsletter.refresh_summaries")
+def refresh_summaries() -> float:
+    """Recompute the dashboard's and lists page's figures; returns how long it took."""
+    from newsletter.staff.summaries import refresh
+
+    with unit_of_work(session_factory()) as session:
+        return refresh(session, get_settings()).seconds
+
+
+@shared_task(name="newsletter.fold_deliveries")
+def fold_deliveries() -> int:
+    """Fold final delivery rows older than DELIVERY_RETENTION_DAYS (hourly; off when unset)."""
+    from newsletter.campaigns.retention import fold_all
+
+    days = get_settings().delivery_retention_days
+    return fold_all(session_factory(), days) if days else 0

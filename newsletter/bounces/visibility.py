@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.bounces.models import BounceEvent, BounceKind, StaffWarningKind
 from newsletter.bounces.warnings import raise_warning
-from newsletter.campaigns.models import Delivery, DeliveryStatus
+from newsletter.campaigns.models import CampaignDeliveryTotal, Delivery, DeliveryStatus
 from newsletter.config import Settings, get_settings
 from newsletter.db import utcnow
 from newsletter.i18n import gettext as _
@@ -92,6 +92,18 @@ def campaigns_rates(
             .group_by(Delivery.campaign_id, Delivery.status)
         ):
             by_status[campaign_id][status] = count
+        # Rows that retention folded away (campaigns/retention.py) still count.
+        for campaign_id, status, count in session.execute(
+            select(
+                CampaignDeliveryTotal.campaign_id,
+                CampaignDeliveryTotal.status,
+                CampaignDeliveryTotal.count,
+            ).where(
+                CampaignDeliveryTotal.campaign_id.in_(ids),
+                CampaignDeliveryTotal.status.in_(_LEFT_US),
+            )
+        ):
+            by_status[campaign_id][status] = by_status[campaign_id].get(status, 0) + count
         for bounced_in, kind, bounced in session.execute(
             select(
                 BounceEvent.campaign_id,

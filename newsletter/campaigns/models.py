@@ -155,10 +155,12 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    subscriber_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
-    )
+    # No foreign keys here, on purpose: a snapshot's million inserts would each run two
+    # referential checks. Deleting a campaign or a subscriber deletes its deliveries through
+    # statement triggers instead (migration ``delivery_cascade_triggers``; the snapshot's
+    # advisory lock in campaigns/recipients.py keeps a concurrent delete from leaving orphans).
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    subscriber_id: Mapped[int] = mapped_column(Integer, index=True)
     language: Mapped[str] = mapped_column(String(8))
     status: Mapped[DeliveryStatus] = mapped_column(
         str_enum(DeliveryStatus), default=DeliveryStatus.QUEUED
@@ -172,3 +174,20 @@ class Delivery(Base):
     last_reply: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CampaignDeliveryTotal(Base):
+    """Delivery rows folded away by retention (campaigns/retention.py), counted per status.
+
+    A campaign's figures are its remaining delivery rows plus these totals, so a campaign page
+    shows the same numbers before and after its old rows are folded.
+    """
+
+    __tablename__ = "campaign_delivery_totals"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    folded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

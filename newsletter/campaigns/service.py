@@ -28,7 +28,7 @@ from newsletter.campaigns.models import (
     Delivery,
     DeliveryStatus,
 )
-from newsletter.campaigns.recipients import id_ranges, snapshot_recipients
+from newsletter.campaigns.recipients import pending_ranges, snapshot_recipients
 from newsletter.config import Settings, get_settings
 from newsletter.db import rows_changed, utcnow
 
@@ -74,12 +74,8 @@ def load_campaign(session: Session, campaign_id: int, *, lock: bool = False) -> 
 
 def pending_batches(session: Session, campaign_id: int, batch_size: int) -> Batches:
     """Ranges covering every queued or deferred delivery of the campaign."""
-    ids = session.scalars(
-        select(Delivery.id)
-        .where(Delivery.campaign_id == campaign_id, Delivery.status.in_(PENDING))
-        .order_by(Delivery.id)
-    ).all()
-    return Batches(campaign_id, id_ranges(ids, batch_size))
+    statuses = [status.value for status in PENDING]
+    return Batches(campaign_id, pending_ranges(session, campaign_id, statuses, batch_size))
 
 
 def start_campaign(

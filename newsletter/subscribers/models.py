@@ -39,6 +39,22 @@ class SubscriptionStatus(StrEnum):
 
 class Subscriber(Base):
     __tablename__ = "subscribers"
+    # Substring search on addresses and names (staff search, API ``q=``): trigram GIN indexes
+    # serve ILIKE '%part%' on PostgreSQL. SQLite has no such index and scans (still correct).
+    __table_args__ = (
+        Index(
+            "ix_subscribers_email_trgm",
+            "email",
+            postgresql_using="gin",
+            postgresql_ops={"email": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_subscribers_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from newsletter.bounces.review import review_counts
-from newsletter.staff import digest_admin, reports
+from newsletter.staff import digest_admin, reports, summaries
 from newsletter.web.admin.deps import Staff, viewer
 from newsletter.web.admin.rendering import render
 from newsletter.web.admin.system import service_warnings
@@ -21,15 +21,23 @@ def dashboard(
     request: Request,
     staff: Annotated[Staff, Depends(viewer)],
 ) -> Response:
-    over_time = reports.active_subscribers_over_time(staff.db)
+    settings = request.app.state.settings
+    summary = summaries.current(staff.db, settings)
+    lists = summaries.lists_by_id(staff.db)
     return render(
         request,
         "dashboard.html",
         {
-            "chart": reports.bar_chart(over_time),
-            "by_status": reports.subscribers_by_status(staff.db),
-            "by_list": reports.active_by_list_and_language(staff.db),
-            "campaigns": reports.recent_campaigns(staff.db, request.app.state.settings),
+            "chart": reports.bar_chart(summary.over_time),
+            "by_status": summary.by_status,
+            "by_list": [
+                (lists[list_id], language, count)
+                for list_id, language, count in summary.by_list
+                if list_id in lists
+            ],
+            "summary": summary,
+            "refresh_minutes": summaries.refresh_minutes(settings),
+            "campaigns": summaries.recent_campaigns(staff.db, settings, summary),
             "held_digests": digest_admin.held_digests(staff.db),
             "service_warnings": service_warnings(request, staff),
             "review": review_counts(staff.db),

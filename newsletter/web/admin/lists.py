@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from newsletter.config import Settings
+from newsletter.staff import summaries
 from newsletter.staff.lists_admin import ListRefused, save_list
-from newsletter.subscribers.models import MailingList, Subscription, SubscriptionStatus
+from newsletter.subscribers.models import MailingList
 from newsletter.web.admin.deps import Staff, editor
 from newsletter.web.admin.rendering import redirect, render, translated
 from newsletter.web.csrf import require_csrf
@@ -22,14 +23,19 @@ CSRF = [Depends(require_csrf)]
 @router.get("/admin/lists", response_class=HTMLResponse)
 def list_index(request: Request, staff: Annotated[Staff, Depends(editor)]) -> Response:
     lists = staff.db.scalars(select(MailingList).order_by(MailingList.slug)).all()
-    counts = dict(
-        staff.db.execute(
-            select(Subscription.list_id, func.count())
-            .where(Subscription.status == SubscriptionStatus.ACTIVE)
-            .group_by(Subscription.list_id)
-        ).all()
+    summary = summaries.current(staff.db, request.app.state.settings)
+    return render(
+        request,
+        "lists.html",
+        {
+            "lists": lists,
+            "counts": summary.list_totals,
+            "summary": summary,
+            "summary_minutes": max(
+                1, round(request.app.state.settings.summary_refresh_seconds / 60)
+            ),
+        },
     )
-    return render(request, "lists.html", {"lists": lists, "counts": counts})
 
 
 def _form_page(

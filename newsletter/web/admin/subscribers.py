@@ -12,7 +12,7 @@ from sqlalchemy import select
 from newsletter.config import Settings
 from newsletter.imports.export import export_rows
 from newsletter.staff import audit, subscriber_admin
-from newsletter.staff.subscriber_search import SubscriberFilter, search
+from newsletter.staff.subscriber_search import SubscriberFilter, search, search_page
 from newsletter.subscribers.models import MailingList, Subscriber, SubscriberStatus
 from newsletter.web.admin.deps import Staff, admin, editor
 from newsletter.web.admin.rendering import redirect, render
@@ -53,16 +53,17 @@ def subscriber_list(
     page: int = 1,
 ) -> Response:
     page = max(1, min(page, 10_000))
-    rows, total = search(staff.db, criteria, limit=PAGE, offset=(page - 1) * PAGE)
+    found = search_page(staff.db, criteria, limit=PAGE, offset=(page - 1) * PAGE)
     settings: Settings = request.app.state.settings
     return render(
         request,
         "subscribers.html",
         {
-            "rows": rows,
-            "total": total,
+            "rows": found.rows,
+            "total": found.total,
+            "total_capped": found.capped,
             "page": page,
-            "has_next": page * PAGE < total,
+            "has_next": len(found.rows) == PAGE and (found.capped or page * PAGE < found.total),
             "criteria": criteria,
             "lists": _lists(staff),
             "statuses": list(SubscriberStatus),

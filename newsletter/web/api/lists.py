@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from newsletter.staff import summaries
 from newsletter.staff.lists_admin import ListRefused, save_list
-from newsletter.subscribers.models import MailingList, Subscription, SubscriptionStatus
+from newsletter.subscribers.models import MailingList
 from newsletter.web.api.deps import ApiCaller, scope
 from newsletter.web.api.schemas import AUTH, ListIn, ListOut, ListText, problem
 
@@ -20,14 +21,7 @@ Write = Annotated[ApiCaller, Depends(scope("lists:write"))]
 
 
 def _out(caller: ApiCaller, mailing_list: MailingList) -> ListOut:
-    count = caller.db.scalar(
-        select(func.count())
-        .select_from(Subscription)
-        .where(
-            Subscription.list_id == mailing_list.id,
-            Subscription.status == SubscriptionStatus.ACTIVE,
-        )
-    )
+    summary = summaries.current(caller.db, caller.settings)
     return ListOut(
         id=mailing_list.id,
         slug=mailing_list.slug,
@@ -36,7 +30,8 @@ def _out(caller: ApiCaller, mailing_list: MailingList) -> ListOut:
             t.language: ListText(name=t.name, description=t.description)
             for t in mailing_list.translations
         },
-        active_subscribers=int(count or 0),
+        active_subscribers=summary.list_totals.get(mailing_list.id, 0),
+        counted_at=summary.computed_at,
     )
 
 

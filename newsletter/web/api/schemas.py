@@ -68,7 +68,10 @@ class SubscriberOut(BaseModel):
 
 class SubscriberPage(BaseModel):
     items: list[SubscriberOut]
-    total: int
+    total: int = Field(description="Matches, counted up to a cap (see total_capped)")
+    total_capped: bool = Field(
+        default=False, description="True when more match than were counted: total is a floor"
+    )
 
 
 class SubscriberCreate(BaseModel):
@@ -102,7 +105,10 @@ class ListOut(BaseModel):
     slug: str
     is_public: bool
     texts: dict[str, ListText]
-    active_subscribers: int
+    active_subscribers: int = Field(
+        description="Active subscriptions, from the summary refreshed in the background"
+    )
+    counted_at: dt.datetime = Field(description="When active_subscribers was counted")
 
 
 class ListIn(BaseModel):

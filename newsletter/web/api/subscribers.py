@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from newsletter.config import Settings
 from newsletter.staff import subscriber_admin
-from newsletter.staff.subscriber_search import SubscriberFilter, search
+from newsletter.staff.subscriber_search import SubscriberFilter, search_page
 from newsletter.subscribers.models import (
     MailingList,
     Subscriber,
@@ -70,8 +70,10 @@ def list_subscribers(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> SubscriberPage:
     criteria = SubscriberFilter(query=q, status=status, list_id=list_id, language=language)
-    rows, total = search(caller.db, criteria, limit=limit, offset=offset)
-    return SubscriberPage(items=[_out(caller, s) for s in rows], total=total)
+    found = search_page(caller.db, criteria, limit=limit, offset=offset)
+    return SubscriberPage(
+        items=[_out(caller, s) for s in found.rows], total=found.total, total_capped=found.capped
+    )
 
 
 @router.post(
