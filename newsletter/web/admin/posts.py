@@ -20,6 +20,7 @@ from newsletter.rendering.markdown import render_markdown
 from newsletter.staff import post_admin
 from newsletter.web.admin.deps import Staff, editor, viewer
 from newsletter.web.admin.rendering import redirect, render, translated
+from newsletter.web.admin.tasks import enqueue_after_commit
 from newsletter.web.csrf import require_csrf
 
 router = APIRouter()
@@ -137,6 +138,8 @@ async def post_save(
     except content.PostError as exc:
         staff.db.rollback()
         return _page(request, staff, post, form, error=translated(request, str(exc)), status=400)
+    for campaign_id in post_admin.alerts_to_start(staff.db, post):
+        enqueue_after_commit(request.app, staff.db, "newsletter.start_campaign", campaign_id)
     staff.db.commit()
     return redirect(f"/admin/posts/{post.id}/edit?notice=saved")
 
