@@ -126,3 +126,45 @@ def alerts_to_start(db: Session, post: Post) -> list[int]:
             )
         )
     )
+
+
+@dataclass(frozen=True)
+class Published:
+    """What `publish` did: the alert campaigns to start after commit, and whether the post
+    was already published (a second click: nothing changed)."""
+
+    start: list[int]
+    already: bool = False
+
+
+def publish(
+    db: Session,
+    settings: Settings,
+    actor: audit.Actor,
+    post: Post,
+    *,
+    at: dt.datetime | None,
+    alert: bool,
+) -> Published:
+    """Publish a draft now (``at`` None or past) or at ``at``, with or without its alert.
+
+    The console's confirmation step ends here, so a double click publishes once: a post that
+    is already published is left exactly as it is. Without alert, the post's alert is switched
+    off for good (the beat's tick will not send it later either). Raises `content.PostError`.
+    """
+    if post.published_at is not None:
+        return Published([], already=True)
+    if not alert:
+        post.alert_enabled = False
+    content.publish_post(post, at=at)
+    db.flush()
+    alerts.create_alert(settings, db, post, utcnow())
+    audit.record(
+        db,
+        actor,
+        "post.publish",
+        object_type="post",
+        object_id=post.id,
+        detail={"alert": alert, "at": at.isoformat() if at else None},
+    )
+    return Published(alerts_to_start(db, post))

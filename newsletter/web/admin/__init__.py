@@ -23,6 +23,7 @@ def install_staff_console(app: FastAPI) -> None:
         lists,
         posts,
         press,
+        publishing,
         subscribers,
         system,
         templates,
@@ -35,7 +36,7 @@ def install_staff_console(app: FastAPI) -> None:
     from newsletter.web.api import subscribers as api_subscribers
 
     pages: tuple[ModuleType, ...] = (auth, account, dashboard, subscribers, lists, imports)
-    pages += (tokens, campaigns, posts)
+    pages += (tokens, campaigns, publishing, posts)
     pages += (digests, events, press, system)
     for module in (*pages, templates):
         app.include_router(module.router, include_in_schema=False)

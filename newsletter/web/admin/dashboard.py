@@ -1,4 +1,5 @@
-"""The dashboard: subscribers over time, per list and language, recent campaigns."""
+"""The dashboard: subscribers over time, per list and language, recent campaigns; what needs
+staff now (no list at all, alerts that found no list, digests to approve)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 
+from newsletter import clock
+from newsletter.content.alerts import unrouted_posts
+from newsletter.content.routing import route_label
 from newsletter.staff import digest_admin, reports
+from newsletter.subscribers.models import MailingList
 from newsletter.web.admin.deps import Staff, viewer
 from newsletter.web.admin.rendering import render
 from newsletter.web.admin.system import service_warnings
@@ -20,6 +26,7 @@ def dashboard(
     request: Request,
     staff: Annotated[Staff, Depends(viewer)],
 ) -> Response:
+    settings = request.app.state.settings
     over_time = reports.active_subscribers_over_time(staff.db)
     return render(
         request,
@@ -31,5 +38,8 @@ def dashboard(
             "campaigns": reports.recent_campaigns(staff.db, request.app.state.settings),
             "held_digests": digest_admin.held_digests(staff.db),
             "service_warnings": service_warnings(request, staff),
+            "unrouted_alerts": unrouted_posts(settings, staff.db, clock.now()),
+            "route_label": route_label,
+            "no_lists": staff.db.scalar(select(MailingList.id).limit(1)) is None,
         },
     )

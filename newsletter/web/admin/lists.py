@@ -1,4 +1,5 @@
-"""List pages: every list with its subscriber count; create and edit per-language texts."""
+"""List pages: every list with its subscriber count and the mail it receives; create and
+edit per-language texts and routes; the first run's default lists."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from newsletter.config import Settings
-from newsletter.staff.lists_admin import ListRefused, save_list
+from newsletter.content.routing import Route, route_label, routes_of
+from newsletter.staff.lists_admin import ListRefused, create_default_lists, save_list
 from newsletter.subscribers.models import MailingList, Subscription, SubscriptionStatus
 from newsletter.web.admin.deps import Staff, editor
 from newsletter.web.admin.rendering import redirect, render, translated
@@ -29,7 +31,21 @@ def list_index(request: Request, staff: Annotated[Staff, Depends(editor)]) -> Re
             .group_by(Subscription.list_id)
         ).all()
     )
-    return render(request, "lists.html", {"lists": lists, "counts": counts})
+    settings: Settings = request.app.state.settings
+    routes = {m.id: sorted(routes_of(settings, m)) for m in lists}
+    return render(
+        request,
+        "lists.html",
+        {"lists": lists, "counts": counts, "routes": routes, "route_label": route_label},
+    )
+
+
+@router.post("/admin/lists/defaults", dependencies=CSRF)
+def list_defaults(request: Request, staff: Annotated[Staff, Depends(editor)]) -> Response:
+    """First run: make the default bilingual lists (nothing when any list exists)."""
+    create_default_lists(staff.db, request.app.state.settings, staff.actor)
+    staff.db.commit()
+    return redirect("/admin/lists?notice=saved")
 
 
 def _form_page(
@@ -43,6 +59,9 @@ def _form_page(
         {
             "l": mailing_list,
             "texts": texts,
+            "all_routes": list(Route),
+            "chosen_routes": routes_of(settings, mailing_list) if mailing_list else set(),
+            "route_label": route_label,
             "languages": settings.languages,
             "error": error,
         },
@@ -88,6 +107,7 @@ async def list_save(
             is_public=form.get("is_public") == "true",
             texts=texts,
             default_language=settings.default_language,
+            routes={r for r in Route if form.get(f"route_{r.value}") == "true"},
         )
     except ListRefused as exc:
         staff.db.rollback()

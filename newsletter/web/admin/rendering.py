@@ -32,6 +32,8 @@ NOTICES = {
     "resumed": "The campaign is sending again.",
     "cancelled": "The campaign is cancelled.",
     "discarded": "The digest is discarded: nothing is sent for that month.",
+    "published": "Published.",
+    "already-published": "This post was already published: nothing changed.",
 }
 
 
