@@ -193,6 +193,10 @@ class Settings(BaseSettings):
         default_factory=lambda: {"press_release": "press-releases", "event": "events"}
     )
     alert_max_age_hours: int = Field(default=48, ge=1, le=24 * 30)
+    # Two-person rule: every alert, and every campaign to more than TWO_PERSON_THRESHOLD
+    # readers, waits for a second editor's approval before anything leaves.
+    two_person_rule: bool = False
+    two_person_threshold: int = Field(default=500, ge=0)
     digest_list: str = "monthly-digest"
     digest_day: int = Field(default=1, ge=1, le=28)
     digest_hour: int = Field(default=9, ge=0, le=23)

@@ -1,4 +1,5 @@
-"""Which mail each list receives, stored on the list (was: slugs in ALERT_LISTS/DIGEST_LIST).
+"""Which mail each list receives, stored on the list (was: slugs in ALERT_LISTS/DIGEST_LIST);
+who started a campaign, and the two-person rule's request and approval.
 
 Existing lists get their initial routes from the settings' slugs, so an installation keeps
 mailing the lists it mailed before; from then on staff change them on the list's page.
@@ -42,18 +43,32 @@ def _initial_slugs() -> dict[str, list[str]]:
 def upgrade() -> None:
     op.create_table(
         "mailing_list_routes",
-        sa.Column(
-            "list_id",
-            sa.Integer(),
-            sa.ForeignKey("mailing_lists.id", ondelete="CASCADE"),
-            primary_key=True,
+        sa.Column("list_id", sa.Integer(), nullable=False),
+        sa.Column("route", sa.String(32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["list_id"],
+            ["mailing_lists.id"],
+            name=op.f("fk_mailing_list_routes_list_id_mailing_lists"),
+            ondelete="CASCADE",
         ),
-        sa.Column("route", sa.String(32), primary_key=True),
+        sa.PrimaryKeyConstraint("list_id", "route", name=op.f("pk_mailing_list_routes")),
     )
     with op.batch_alter_table("mailing_lists") as batch:
         batch.add_column(
             sa.Column("routes_chosen", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    with op.batch_alter_table("campaigns") as batch:
+        for column in ("started_by_id", "approval_requested_by_id", "approved_by_id"):
+            batch.add_column(sa.Column(column, sa.Integer(), nullable=True))
+            batch.create_foreign_key(
+                f"fk_campaigns_{column}_staff_users",
+                "staff_users",
+                [column],
+                ["id"],
+                ondelete="SET NULL",
+            )
+        batch.add_column(sa.Column("approval_requested_at", sa.DateTime(timezone=True)))
+        batch.add_column(sa.Column("approved_at", sa.DateTime(timezone=True)))
     bind = op.get_bind()
     lists = sa.table(
         "mailing_lists", sa.column("id"), sa.column("slug"), sa.column("routes_chosen")
@@ -70,6 +85,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("campaigns") as batch:
+        for column in ("started_by_id", "approval_requested_by_id", "approved_by_id"):
+            batch.drop_constraint(f"fk_campaigns_{column}_staff_users", type_="foreignkey")
+            batch.drop_column(column)
+        batch.drop_column("approval_requested_at")
+        batch.drop_column("approved_at")
     with op.batch_alter_table("mailing_lists") as batch:
         batch.drop_column("routes_chosen")
     op.drop_table("mailing_list_routes")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from newsletter.campaigns import approval
 from newsletter.campaigns.models import Campaign, CampaignKind
 from newsletter.config import Settings
 from newsletter.content.mailings import VariantText, campaign_exists, create_once
@@ -32,6 +33,7 @@ from newsletter.content.service import (
 )
 from newsletter.content.views import kind_label
 from newsletter.i18n import gettext
+from newsletter.staff.audit import Actor
 
 log = logging.getLogger(__name__)
 TEMPLATE = "alert"
@@ -51,12 +53,18 @@ def _wants_alert(settings: Settings, post: Post, now: dt.datetime) -> bool:
 
 
 def create_alert(
-    settings: Settings, session: Session, post: Post, now: dt.datetime
+    settings: Settings,
+    session: Session,
+    post: Post,
+    now: dt.datetime,
+    actor: Actor | None = None,
 ) -> Campaign | None:
     """The alert campaign for ``post`` if it is due and not made yet (else None).
 
     One variant per configured language; a missing translation falls back to the default
-    language (the template then shows a note), so every reader gets the alert.
+    language (the template then shows a note), so every reader gets the alert. Under the
+    two-person rule it is made held for a second editor (``actor``, the one publishing, or
+    the post's author, may not approve it).
     """
     if not _wants_alert(settings, post, now):
         return None
@@ -74,7 +82,7 @@ def create_alert(
         )
         variants[language] = VariantText(subject=subject, preheader=text.summary)
     default = translation_for(post, settings.default_language, settings.default_language)
-    return create_once(
+    campaign = create_once(
         session,
         key=alert_key(post),
         kind=CampaignKind.ALERT,
@@ -85,6 +93,13 @@ def create_alert(
         variants=variants,
         now=now,
     )
+    if campaign is not None and settings.two_person_rule:
+        campaign.created_by_id = post.created_by_id
+        who = actor or Actor("system")
+        approval.hold(
+            session, campaign, who, now, requested_by_id=who.staff_user_id or post.created_by_id
+        )
+    return campaign
 
 
 def release_due_alerts(settings: Settings, session: Session, now: dt.datetime) -> list[int]:

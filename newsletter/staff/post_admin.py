@@ -98,7 +98,7 @@ def save_post(
         content.publish_post(post, at=data.publish_at)
     db.flush()
     if data.publish is not Publish.DRAFT:
-        alerts.create_alert(settings, db, post, utcnow())
+        alerts.create_alert(settings, db, post, utcnow(), actor)
     audit.record(
         db,
         actor,
@@ -158,7 +158,7 @@ def publish(
         post.alert_enabled = False
     content.publish_post(post, at=at)
     db.flush()
-    alerts.create_alert(settings, db, post, utcnow())
+    alerts.create_alert(settings, db, post, utcnow(), actor)
     audit.record(
         db,
         actor,

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from newsletter import clock
+from newsletter.campaigns import approval
 from newsletter.content.alerts import unrouted_posts
 from newsletter.content.routing import route_label
 from newsletter.staff import digest_admin, reports
@@ -37,6 +38,7 @@ def dashboard(
             "by_list": reports.active_by_list_and_language(staff.db),
             "campaigns": reports.recent_campaigns(staff.db, request.app.state.settings),
             "held_digests": digest_admin.held_digests(staff.db),
+            "awaiting_approval": approval.awaiting(staff.db),
             "service_warnings": service_warnings(request, staff),
             "unrouted_alerts": unrouted_posts(settings, staff.db, clock.now()),
             "route_label": route_label,

@@ -33,6 +33,7 @@ NOTICES = {
     "cancelled": "The campaign is cancelled.",
     "discarded": "The digest is discarded: nothing is sent for that month.",
     "published": "Published.",
+    "held": "Nothing was sent: a second editor must approve this campaign first.",
     "already-published": "This post was already published: nothing changed.",
 }
 
