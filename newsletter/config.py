@@ -553,6 +553,17 @@ class ContentSettings(Section):
         description="A post that went public longer ago than this (backdated, an old feed "
         "item) never alerts.",
     )
+    two_person_rule: bool = Field(
+        default=False,
+        description="Two-person rule: every alert, and every campaign to more than "
+        "TWO_PERSON_THRESHOLD readers, waits for a second editor before anything leaves.",
+    )
+    two_person_threshold: int = Field(
+        default=500,
+        ge=0,
+        description="Recipients above which a campaign needs a second editor under the "
+        "two-person rule.",
+    )
     digest_list: str = Field(
         default="monthly-digest", description="The list (slug) the monthly digest goes to."
     )

@@ -109,6 +109,19 @@ class Campaign(Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Who pressed "send" (shown on the live page), and the two-person rule's request and
+    # approval (campaigns/approval.py): the approver is never the one who asked.
+    started_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    approval_requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    approval_requested_at: Mapped[dt.datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    approved_at: Mapped[dt.datetime | None]
     total_count: Mapped[int] = mapped_column(Integer, default=0)
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
     deferred_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from newsletter.campaigns import approval
 from newsletter.campaigns.local_time import stagger_by_zone
 from newsletter.campaigns.models import (
     Campaign,
@@ -31,6 +32,7 @@ from newsletter.campaigns.models import (
 from newsletter.campaigns.recipients import pending_ranges, snapshot_recipients
 from newsletter.config import Settings, get_settings
 from newsletter.db import rows_changed, utcnow
+from newsletter.staff.audit import Actor
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,10 @@ def start_campaign(
     campaign = load_campaign(session, campaign_id, lock=True)
     if campaign.status not in STARTABLE:
         log.info("campaign %s not started: status is %s", campaign.id, campaign.status)
+        return Batches(campaign.id)
+    if approval.needs_second_editor(settings, session, campaign):  # whatever door it came by
+        if not approval.is_awaiting(campaign):
+            approval.hold(session, campaign, Actor("system"), now)
         return Batches(campaign.id)
     languages = {variant.language for variant in campaign.variants}
     if not languages:

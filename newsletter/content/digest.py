@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from newsletter.campaigns.local_time import EARLIEST_ZONE, wall_clock
 from newsletter.campaigns.models import Campaign, CampaignKind, CampaignPost, CampaignVariant
 from newsletter.config import Settings
-from newsletter.content.mailings import VariantText, campaign_exists, create_once, find_list
+from newsletter.content.mailings import VariantText, campaign_exists, create_once
 from newsletter.content.models import Post, PostKind
+from newsletter.content.routing import Route, lists_for
 from newsletter.content.service import public_posts_between, visible_from
 from newsletter.content.views import KIND_ORDER
 from newsletter.i18n import gettext, ngettext
@@ -133,9 +134,9 @@ def create_digest(
     if not posts:
         log.info("digest %s: nothing published, nothing to send", period.key)
         return None
-    mailing_list = find_list(session, settings.digest_list)
-    if mailing_list is None:
-        log.warning("digest %s: no mailing list %r; nothing sent", period.key, settings.digest_list)
+    mailing_lists = lists_for(settings, session, Route.DIGEST)
+    if not mailing_lists:
+        log.warning("digest %s: no list receives the digest; nothing sent", period.key)
         return None
     variants = _variants(settings, period, len(posts))
     campaign = create_once(
@@ -144,7 +145,7 @@ def create_digest(
         kind=CampaignKind.DIGEST,
         template_name=TEMPLATE,
         name=f"Monthly digest {period.key}",
-        mailing_list=mailing_list,
+        mailing_lists=mailing_lists,
         posts=posts,
         variants=variants,
         now=now,

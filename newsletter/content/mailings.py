@@ -58,13 +58,17 @@ def create_once(
     kind: CampaignKind,
     template_name: str,
     name: str,
-    mailing_list: MailingList,
+    mailing_lists: Sequence[MailingList],
     posts: Sequence[Post],
     variants: Mapping[str, VariantText],
     now: dt.datetime,
     hold: bool = False,
+    hold_reason: str = HELD_REASON,
 ) -> Campaign | None:
-    """Create the campaign for ``key`` unless it exists; None when another run made it."""
+    """Create the campaign for ``key`` unless it exists; None when another run made it.
+
+    ``hold``: left a draft with ``hold_reason`` for staff (digest review, a second editor).
+    """
     if campaign_exists(session, key):
         return None
     campaign = Campaign(
@@ -73,9 +77,9 @@ def create_once(
         template_name=template_name,
         idempotency_key=key,
         status=CampaignStatus.DRAFT if hold else CampaignStatus.SCHEDULED,
-        status_reason=HELD_REASON if hold else "",
+        status_reason=hold_reason if hold else "",
         scheduled_at=None if hold else now,
-        lists=[mailing_list],
+        lists=list(mailing_lists),
         posts=[CampaignPost(post=post, position=i) for i, post in enumerate(posts)],
         variants=[
             CampaignVariant(

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.campaigns import service
+from newsletter.campaigns import approval, service
 from newsletter.campaigns.models import (
     Campaign,
     CampaignKind,
@@ -231,18 +231,34 @@ class Controlled:
     detail: dict[str, object] | None = None
 
 
-def control(db: Session, settings: Settings, campaign: Campaign, action: str) -> Controlled:
+def control(
+    db: Session,
+    settings: Settings,
+    campaign: Campaign,
+    action: str,
+    actor: audit.Actor | None = None,
+) -> Controlled:
     """Send now, pause, resume or cancel: the console's buttons and the API's actions alike.
 
     Raises `CampaignRefused` (an English message id, translated by the caller) when the
-    campaign's status does not allow it. Resume happens here, in the caller's transaction, so
-    the answer already says "sending"; a queued resume task could wait behind the very
-    batches it is meant to restart.
+    campaign's status does not allow it. Send and resume happen here, in the caller's
+    transaction, so the answer already says "sending" with its recipient count (the live page
+    shows it at once) and a second click finds it started; a queued task could wait behind
+    other work. Under the two-person rule a send that needs a second editor is held instead.
     """
     if action == "send":
+        db.refresh(campaign, with_for_update=True)  # two clicks at once: one sends
+        if approval.is_awaiting(campaign):
+            raise CampaignRefused("This campaign waits for a second editor's approval.")
         if campaign.status not in service.STARTABLE:
             raise CampaignRefused("This campaign has already started.")
-        return Controlled(campaign.id, "start", start=True)
+        who = actor or audit.Actor("system")
+        if approval.needs_second_editor(settings, db, campaign):
+            approval.hold(db, campaign, who, utcnow())
+            return Controlled(campaign.id, "send_held")
+        campaign.started_by_id = who.staff_user_id
+        batches = service.start_campaign(db, campaign.id, settings=settings)
+        return Controlled(campaign.id, "start", batches=batches)
     if action == "pause":
         if not service.pause_campaign(db, campaign.id):
             raise CampaignRefused("Only a sending campaign can be paused.")

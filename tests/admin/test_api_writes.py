@@ -15,13 +15,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.campaigns import service
 from newsletter.campaigns.models import Campaign, CampaignStatus
 from newsletter.content.models import Post
 from newsletter.db import unit_of_work
 from newsletter.staff.models import ApiToken, AuditLogEntry, StaffRole
 from tests.admin.factories import make_list, make_subscriber
-from tests.admin.helpers import StaffClient, app_for, staff_settings
+from tests.admin.helpers import StaffClient, app_for
 from tests.admin.test_api import token_for
 from tests.conftest import REDIS_BROKER_DB, REDIS_HOST_URL, _redis
 
@@ -100,7 +99,6 @@ def test_a_campaign_is_created_scheduled_started_paused_and_resumed_in_the_reque
         for i in range(5):
             make_subscriber(db, f"r{i}@example.org", lists=[press])
     writer = token_for(committed_db, StaffRole.EDITOR, ["campaigns:read", "campaigns:write"])
-    settings = staff_settings(tmp_path, pg_url, broker_url=redis_broker, send_batch_size=2)
     client = StaffClient(app_for(tmp_path, pg_url, broker_url=redis_broker, send_batch_size=2))
     headers = {"Authorization": f"Bearer {writer}"}
 
@@ -126,12 +124,11 @@ def test_a_campaign_is_created_scheduled_started_paused_and_resumed_in_the_reque
     scheduled = call(f"{base}/schedule", {"at": later})
     assert scheduled.status_code == 200 and scheduled.json()["status"] == "scheduled"
     assert call(f"{base}/resume").status_code == 409
-    assert call(f"{base}/send").status_code == 200
-    assert queued_tasks() == [("newsletter.start_campaign", [campaign_id])]
+    sent = call(f"{base}/send")  # started in the request: sending, with its count
+    assert sent.status_code == 200 and sent.json()["status"] == "sending"
+    assert [name for name, _args in queued_tasks()] == ["newsletter.send_batch"] * 3
+    assert call(f"{base}/send").status_code == 409  # a second send sends nothing more
     _redis(REDIS_BROKER_DB).flushdb()
-
-    with unit_of_work(committed_db) as db:  # what the start task does in a worker
-        service.start_campaign(db, campaign_id, settings=settings)
     assert call(f"{base}/pause").json()["status"] == "paused"
     resumed = call(f"{base}/resume")
     assert resumed.status_code == 200 and resumed.json()["status"] == "sending"

@@ -74,9 +74,11 @@ def test_editors_approve_or_discard_a_held_digest_and_viewers_only_look(
     assert "approve-form" in page.text and "La coalition demande" in page.text
     frame = editor.get(f"/admin/campaigns/{approved_id}/preview.html", params={"language": "fr"})
     assert "La coalition demande une définition élargie" in frame.text
-    approved = editor.post(f"/admin/digests/{approved_id}/approve")
+    asked = editor.post(f"/admin/digests/{approved_id}/approve")  # first the count
+    assert asked.status_code == 200 and "confirm-total" in asked.text
+    approved = editor.post(f"/admin/digests/{approved_id}/approve", {"confirm": "yes"})
     assert approved.headers["location"] == f"/admin/campaigns/{approved_id}?notice=started"
-    again = editor.post(f"/admin/digests/{approved_id}/approve")
+    again = editor.post(f"/admin/digests/{approved_id}/approve", {"confirm": "yes"})
     assert again.status_code == 409 and "no longer waiting" in again.text
     assert editor.post(f"/admin/digests/{discarded_id}/discard").status_code == 303
     assert "No digest is waiting for approval." in editor.get("/admin/digests").text
@@ -118,6 +120,8 @@ def test_a_held_digest_is_previewed_and_approved_in_a_browser(
             frame.get_by_text("Coalition asks the plenary for a broader definition")
         ).to_be_visible()
         page.click("#approve-form button[type=submit]")
+        expect(page.locator("#confirm-total")).to_be_visible()  # the count, before it goes
+        page.click("#confirm-form button[type=submit]")
         expect(page.locator("#campaign-status")).to_have_text("scheduled")
         expect(page.locator("p.notice")).to_be_visible()
     finally:

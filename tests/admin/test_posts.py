@@ -46,9 +46,17 @@ def test_posts_are_written_in_two_languages_previewed_published_and_escaped(
         },
     )
     assert saved.status_code == 303, saved.text
+    confirm = saved.headers["location"]  # a press release: its alert is confirmed first
+    assert confirm.endswith("/publish?at=2099-01-01T08:00:00Z")
+    with committed_db() as db:
+        assert db.scalars(select(Post)).one().published_at is None  # saved, not yet published
+    page = client.get(confirm)
+    assert "No list receives Press-release alerts" in page.text  # the list is named "press"
+    assert client.post(confirm.split("?")[0], {"alert": "none", "at": "2099-01-01T08:00:00Z"})
     with committed_db() as db:
         post = db.scalars(select(Post)).one()
         assert sorted(t.language for t in post.translations) == ["en", "fr"]
+        assert post.alert_enabled is False  # published without alert
         assert post.published_at.isoformat() == "2099-01-01T08:00:00+00:00"  # 10:00 Harare
         assert post.embargo_until.isoformat() == "2099-01-01T10:00:00+00:00"
         post_id = post.id
@@ -85,6 +93,8 @@ def test_write_a_post_in_english_and_french_in_a_browser(
         expect(page.locator("#preview-fr strong")).to_have_text("salue")
         page.check("input[name=publish][value=now]")
         page.click("button[value=save]")
+        expect(page.locator("#alert-no-list")).to_be_visible()  # no list takes statements
+        page.click("#publish-confirm button[value=none]")
         expect(page.locator("p.notice")).to_be_visible()
         page.goto(base + "/admin/posts")
         expect(page.locator("main table")).to_contain_text("Statement on the new mining code")

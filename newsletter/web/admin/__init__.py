@@ -25,6 +25,7 @@ def install_staff_console(app: FastAPI) -> None:
         lists,
         posts,
         press,
+        publishing,
         subscribers,
         system,
         templates,
@@ -39,6 +40,9 @@ def install_staff_console(app: FastAPI) -> None:
     pages: tuple[ModuleType, ...] = (auth, account, dashboard, subscribers, lists, imports)
     pages += (tokens, campaigns, posts)
     pages += (digests, events, press, system, bounces, branding)
+
+    pages += (tokens, campaigns, publishing, posts)
+    pages += (digests, events, press, system)
     for module in (*pages, templates):
         app.include_router(module.router, include_in_schema=False)
     for module in (api_subscribers, api_lists, api_content, api_campaigns):

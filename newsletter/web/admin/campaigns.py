@@ -15,20 +15,22 @@ from starlette.datastructures import FormData
 
 from newsletter import clock
 from newsletter.bounces.visibility import campaign_rates
-from newsletter.campaigns import service
+from newsletter.campaigns import approval, service
 from newsletter.campaigns.models import Campaign, CampaignStatus
 from newsletter.config import Settings
 from newsletter.content.models import Post
+from newsletter.content.routing import audience
 from newsletter.delivery.outcomes import Outcome
 from newsletter.rendering.compose import ComposeError, Preview
 from newsletter.rendering.headers import HeaderInjection
 from newsletter.staff import audit
 from newsletter.staff import campaign_admin as ca
+from newsletter.staff.models import StaffUser
 from newsletter.subscribers.addresses import InvalidAddress
 from newsletter.subscribers.models import MailingList, Subscriber
 from newsletter.web.admin.deps import Staff, editor, viewer
 from newsletter.web.admin.rendering import redirect, render, translated
-from newsletter.web.admin.tasks import enqueue_controlled_after_commit
+from newsletter.web.admin.tasks import enqueue_after_commit, enqueue_controlled_after_commit
 from newsletter.web.csrf import require_csrf
 
 router = APIRouter()
@@ -157,8 +159,83 @@ def campaign_page(
                 "%Y-%m-%dT%H:%M"
             ),
             "error": error,
+            "people": _people(staff, campaign),
+            "awaiting": approval.is_awaiting(campaign),
+            "may_approve": staff.can(editor.min_role)
+            and staff.user.id not in {campaign.approval_requested_by_id, campaign.created_by_id},
         },
     )
+
+
+def _people(staff: Staff, campaign: Campaign) -> dict[str, str]:
+    """Names of the staff behind the campaign (created, asked, approved, started it)."""
+    ids = {
+        "created": campaign.created_by_id,
+        "requested": campaign.approval_requested_by_id,
+        "approved": campaign.approved_by_id,
+        "started": campaign.started_by_id,
+    }
+    found = {
+        u.id: u.name or f"#{u.id}"
+        for u in staff.db.scalars(
+            select(StaffUser).where(StaffUser.id.in_([i for i in ids.values() if i]))
+        )
+    }
+    return {role: found[i] for role, i in ids.items() if i in found}
+
+
+def _confirm(
+    request: Request, staff: Staff, campaign: Campaign, action: str, status: int = 200
+) -> Response:
+    """The step before mail leaves: how many readers, per list and language."""
+    settings: Settings = request.app.state.settings
+    total = approval.recipient_count(staff.db, campaign.id)
+    return render(
+        request,
+        "campaign_confirm.html",
+        {
+            "c": campaign,
+            "action": action,
+            "form_action": f"/admin/campaigns/{campaign.id}/{action}",
+            "total": total,
+            "audience": audience(staff.db, list(campaign.lists)),
+            "needs_second": action == "send"
+            and approval.needs_second_editor(settings, staff.db, campaign),
+        },
+        status,
+    )
+
+
+@router.get("/admin/campaigns/{campaign_id}/send", response_class=HTMLResponse)
+def campaign_send_confirm(
+    request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
+) -> Response:
+    campaign = _campaign(staff, campaign_id)
+    if campaign.status not in service.STARTABLE or approval.is_awaiting(campaign):
+        return redirect(f"/admin/campaigns/{campaign.id}")
+    return _confirm(request, staff, campaign, "send")
+
+
+@router.post("/admin/campaigns/{campaign_id}/approve", dependencies=CSRF)
+def campaign_approve(
+    request: Request,
+    campaign_id: int,
+    staff: Annotated[Staff, Depends(editor)],
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """The second editor's "Approve and send": first the count, then, confirmed, it starts."""
+    campaign = _campaign(staff, campaign_id)
+    if not approval.is_awaiting(campaign):  # approved meanwhile (a double click, a colleague)
+        return redirect(f"/admin/campaigns/{campaign.id}?notice=started")
+    if confirm != "yes":
+        return _confirm(request, staff, campaign, "approve")
+    try:
+        approval.approve(staff.db, campaign, staff.actor, clock.now())
+    except approval.ApprovalRefused as exc:
+        return _refused(request, staff, campaign, str(exc))
+    enqueue_after_commit(request.app, staff.db, "newsletter.start_campaign", campaign.id)
+    staff.db.commit()
+    return redirect(f"/admin/campaigns/{campaign.id}?notice=started")
 
 
 def _act(
@@ -207,17 +284,32 @@ def _control(
 ) -> Response:
     campaign = _campaign(staff, campaign_id)
     try:
-        done = ca.control(staff.db, request.app.state.settings, campaign, action)
+        done = ca.control(staff.db, request.app.state.settings, campaign, action, staff.actor)
     except ca.CampaignRefused as exc:
+        if action == "send" and campaign.started_at is not None:  # the other click sent it
+            staff.db.rollback()
+            return redirect(f"/admin/campaigns/{campaign.id}?notice=started")
         return _refused(request, staff, campaign, str(exc))
     enqueue_controlled_after_commit(request.app, staff.db, done)
+    if done.audit_action == "send_held":
+        notice = "held"
     return _act(request, staff, campaign, done.audit_action, notice, done.detail)
 
 
 @router.post("/admin/campaigns/{campaign_id}/send", dependencies=CSRF)
 def campaign_send(
-    request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
+    request: Request,
+    campaign_id: int,
+    staff: Annotated[Staff, Depends(editor)],
+    confirm: Annotated[str, Form()] = "",
 ) -> Response:
+    """Sends only once confirmed on the count's page; a second submission (a double click)
+    finds the campaign started in this very request's transaction and sends nothing more."""
+    campaign = _campaign(staff, campaign_id)
+    if confirm != "yes":
+        return _confirm(request, staff, campaign, "send")
+    if campaign.status not in service.STARTABLE and campaign.started_at is not None:
+        return redirect(f"/admin/campaigns/{campaign.id}?notice=started")
     return _control(request, staff, campaign_id, "send", "started")
 
 

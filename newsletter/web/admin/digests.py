@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from newsletter.campaigns import approval
 from newsletter.config import Settings
+from newsletter.content.routing import audience
 from newsletter.content.service import translation_for
 from newsletter.staff import digest_admin
 from newsletter.staff.audit import Actor
@@ -85,9 +87,27 @@ def _decide(
 
 @router.post("/admin/digests/{campaign_id}/approve", dependencies=CSRF)
 def digest_approve(
-    request: Request, campaign_id: int, staff: Annotated[Staff, Depends(editor)]
+    request: Request,
+    campaign_id: int,
+    staff: Annotated[Staff, Depends(editor)],
+    confirm: Annotated[str, Form()] = "",
 ) -> Response:
-    """Approved: scheduled for now, and its start enqueued once that is committed."""
+    """ "Approve and send" shows the recipient count first; confirmed, the digest is scheduled
+    for now and its start enqueued once that is committed. A second submission finds it no
+    longer held and sends nothing more."""
+    if confirm != "yes":
+        campaign = digest_admin.held_digest(staff.db, campaign_id)
+        if campaign is None:
+            return redirect(f"/admin/campaigns/{campaign_id}?notice=started")
+        context = {
+            "c": campaign,
+            "action": "digest",
+            "form_action": f"/admin/digests/{campaign.id}/approve",
+            "total": approval.recipient_count(staff.db, campaign.id),
+            "audience": audience(staff.db, list(campaign.lists)),
+            "needs_second": False,
+        }
+        return render(request, "campaign_confirm.html", context)
     refused = _decide(request, staff, campaign_id, digest_admin.approve)
     if refused is not None:
         return refused

@@ -1,4 +1,5 @@
-"""List pages: every list with its subscriber count; create and edit per-language texts."""
+"""List pages: every list with its subscriber count and the mail it receives; create and
+edit per-language texts and routes; the first run's default lists."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from newsletter.config import Settings
+from newsletter.content.routing import Route, route_label, routes_of
 from newsletter.staff import summaries
-from newsletter.staff.lists_admin import ListRefused, save_list
+from newsletter.staff.lists_admin import ListRefused, create_default_lists, save_list
 from newsletter.subscribers.models import MailingList
 from newsletter.web.admin.deps import Staff, editor
 from newsletter.web.admin.rendering import redirect, render, translated
@@ -23,7 +25,9 @@ CSRF = [Depends(require_csrf)]
 @router.get("/admin/lists", response_class=HTMLResponse)
 def list_index(request: Request, staff: Annotated[Staff, Depends(editor)]) -> Response:
     lists = staff.db.scalars(select(MailingList).order_by(MailingList.slug)).all()
-    summary = summaries.current(staff.db, request.app.state.settings)
+    settings: Settings = request.app.state.settings
+    summary = summaries.current(staff.db, settings)
+    routes = {m.id: sorted(routes_of(settings, m)) for m in lists}
     return render(
         request,
         "lists.html",
@@ -31,11 +35,19 @@ def list_index(request: Request, staff: Annotated[Staff, Depends(editor)]) -> Re
             "lists": lists,
             "counts": summary.list_totals,
             "summary": summary,
-            "summary_minutes": max(
-                1, round(request.app.state.settings.summary_refresh_seconds / 60)
-            ),
+            "summary_minutes": max(1, round(settings.summary_refresh_seconds / 60)),
+            "routes": routes,
+            "route_label": route_label,
         },
     )
+
+
+@router.post("/admin/lists/defaults", dependencies=CSRF)
+def list_defaults(request: Request, staff: Annotated[Staff, Depends(editor)]) -> Response:
+    """First run: make the default bilingual lists (nothing when any list exists)."""
+    create_default_lists(staff.db, request.app.state.settings, staff.actor)
+    staff.db.commit()
+    return redirect("/admin/lists?notice=saved")
 
 
 def _form_page(
@@ -49,6 +61,9 @@ def _form_page(
         {
             "l": mailing_list,
             "texts": texts,
+            "all_routes": list(Route),
+            "chosen_routes": routes_of(settings, mailing_list) if mailing_list else set(),
+            "route_label": route_label,
             "languages": settings.languages,
             "error": error,
         },
@@ -94,6 +109,7 @@ async def list_save(
             is_public=form.get("is_public") == "true",
             texts=texts,
             default_language=settings.default_language,
+            routes={r for r in Route if form.get(f"route_{r.value}") == "true"},
         )
     except ListRefused as exc:
         staff.db.rollback()

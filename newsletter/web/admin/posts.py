@@ -18,8 +18,11 @@ from newsletter.content import service as content
 from newsletter.content.models import Post, PostKind
 from newsletter.rendering.markdown import render_markdown
 from newsletter.staff import post_admin
+from newsletter.web.admin import publishing
 from newsletter.web.admin.deps import Staff, editor, viewer
+from newsletter.web.admin.publishing import alert_context
 from newsletter.web.admin.rendering import redirect, render, translated
+from newsletter.web.admin.tasks import enqueue_after_commit
 from newsletter.web.csrf import require_csrf
 
 router = APIRouter()
@@ -92,6 +95,7 @@ def _page(
             "languages": settings.languages,
             "kinds": list(PostKind),
             "zone": settings.org_timezone,
+            **alert_context(settings, staff.db, post),
         },
         status,
     )
@@ -132,13 +136,31 @@ async def post_save(
     if form.get("action") == "preview":
         previews = {t.language: Markup(render_markdown(t.body_markdown)) for t in texts}  # noqa: S704 - sanitised by the content service
         return _page(request, staff, post, form, previews=previews)
+    publish = str(form.get("publish", "draft"))
+    confirm = publish in {"now", "at"} and (post is None or post.published_at is None)
     try:
-        post = _save(staff, settings, post, form, texts)
+        post = _save(staff, settings, post, _as_draft(form) if confirm else form, texts)
+        if confirm:  # saved as a draft; publishing goes through the alert's confirmation
+            at = _local(settings, str(form.get("publish_at", ""))) if publish == "at" else None
+            if publish == "at" and at is None:
+                raise content.PostError("Give a date and time.")
+            if publishing.needs_confirmation(post):
+                staff.db.commit()
+                return redirect(publishing.confirm_url(post, at))
+            post_admin.publish(staff.db, settings, staff.actor, post, at=at, alert=True)
     except content.PostError as exc:
         staff.db.rollback()
         return _page(request, staff, post, form, error=translated(request, str(exc)), status=400)
+    for campaign_id in post_admin.alerts_to_start(staff.db, post):
+        enqueue_after_commit(request.app, staff.db, "newsletter.start_campaign", campaign_id)
     staff.db.commit()
     return redirect(f"/admin/posts/{post.id}/edit?notice=saved")
+
+
+def _as_draft(form: FormData) -> FormData:
+    """The form with "keep as draft": its edits are saved before the publishing step."""
+    items = [(k, v) for k, v in form.multi_items() if k != "publish"]
+    return FormData([*items, ("publish", "draft")])
 
 
 def _save(

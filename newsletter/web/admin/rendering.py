@@ -39,6 +39,9 @@ NOTICES = {
     "discarded-message": "The message is discarded.",
     "reprocessed": "The message was processed again and left the queue.",
     "still-quarantined": "The message was processed again and still needs review.",
+    "published": "Published.",
+    "held": "Nothing was sent: a second editor must approve this campaign first.",
+    "already-published": "This post was already published: nothing changed.",
 }
 
 

@@ -149,7 +149,7 @@ def control_campaign(
     moments, in a worker); pause, resume and cancel act at once."""
     campaign = _get(caller, campaign_id)
     try:
-        done = ca.control(caller.db, caller.settings, campaign, action)
+        done = ca.control(caller.db, caller.settings, campaign, action, caller.actor)
     except ca.CampaignRefused as exc:
         raise _refused(caller, 409, exc) from None
     enqueue_controlled_after_commit(request.app, caller.db, done)

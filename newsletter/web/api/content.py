@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from sqlalchemy import select
 
 from newsletter.content import service as content
 from newsletter.content.models import Post, PostKind
 from newsletter.i18n import using_language
 from newsletter.staff import post_admin
+from newsletter.web.admin.tasks import enqueue_after_commit
 from newsletter.web.api.deps import ApiCaller, scope
 from newsletter.web.api.schemas import AUTH, PostCreate, PostOut, PostTextOut, problem
 
@@ -70,8 +71,9 @@ def _post_input(body: PostCreate) -> post_admin.PostInput:
     )
 
 
-def _save(caller: ApiCaller, body: PostCreate, post: Post | None) -> Post:
-    """The console's own save (rules, audit), its refusals as translated 400s."""
+def _save(caller: ApiCaller, request: Request, body: PostCreate, post: Post | None) -> Post:
+    """The console's own save (rules, audit), its refusals as translated 400s; an alert the
+    publication made is started once committed (within seconds, not at the next tick)."""
     try:
         with using_language(caller.language):
             saved = post_admin.save_post(
@@ -85,6 +87,8 @@ def _save(caller: ApiCaller, body: PostCreate, post: Post | None) -> Post:
     except content.PostError as exc:
         caller.db.rollback()
         raise HTTPException(400, detail=str(exc)) from None
+    for campaign_id in post_admin.alerts_to_start(caller.db, saved):
+        enqueue_after_commit(request.app, caller.db, "newsletter.start_campaign", campaign_id)
     caller.db.commit()
     return saved
 
@@ -92,9 +96,11 @@ def _save(caller: ApiCaller, body: PostCreate, post: Post | None) -> Post:
 @router.post(
     "/posts", response_model=PostOut, status_code=201, responses=AUTH | REFUSED, tags=["posts"]
 )
-def create_post(caller: PostsWrite, body: PostCreate, response: Response) -> PostOut:
+def create_post(
+    caller: PostsWrite, request: Request, body: PostCreate, response: Response
+) -> PostOut:
     """A post with its language versions; published now, at ``publish_at``, or a draft."""
-    post = _save(caller, body, None)
+    post = _save(caller, request, body, None)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
     return post_out(post)
 
@@ -105,10 +111,10 @@ def create_post(caller: PostsWrite, body: PostCreate, response: Response) -> Pos
     responses=AUTH | NOT_FOUND | REFUSED,
     tags=["posts"],
 )
-def replace_post(caller: PostsWrite, post_id: Id, body: PostCreate) -> PostOut:
+def replace_post(caller: PostsWrite, request: Request, post_id: Id, body: PostCreate) -> PostOut:
     """Rewrite a post as the console's editor does: its fields as given, each named language
     version rewritten (versions not named are kept); ``publish`` works as on creation."""
     post = caller.db.get(Post, post_id)
     if post is None:
         raise HTTPException(404, detail="No such post.")
-    return post_out(_save(caller, body, post))
+    return post_out(_save(caller, request, body, post))
