@@ -57,6 +57,8 @@ class CampaignInput:
     post_ids: list[int]
     variants: list[VariantInput]
     kind: CampaignKind = CampaignKind.NEWSLETTER
+    #: Keep it out of the public archive even when every list it goes to is public.
+    archive_hidden: bool = False
 
 
 def available_templates(settings: Settings) -> list[str]:
@@ -101,6 +103,7 @@ def save_campaign(
     elif campaign.status not in EDITABLE:
         raise CampaignRefused("Only a draft or scheduled campaign can be changed.")
     campaign.name, campaign.template_name, campaign.lists = name, data.template_name, lists
+    campaign.archive_hidden = data.archive_hidden
     campaign.posts = []
     db.flush()  # old (campaign, post) rows go before the new ones with the same keys
     campaign.posts = [
@@ -138,6 +141,7 @@ def duplicate(db: Session, actor: audit.Actor, source: Campaign) -> Campaign:
         kind=source.kind if source.kind != CampaignKind.TEST else CampaignKind.NEWSLETTER,
         name=f"{source.name} (copy)"[:200],
         template_name=source.template_name,
+        archive_hidden=source.archive_hidden,
         created_by_id=actor.staff_user_id,
         lists=list(source.lists),
         posts=[CampaignPost(post_id=p.post_id, position=p.position) for p in source.posts],

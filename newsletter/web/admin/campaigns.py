@@ -58,7 +58,12 @@ def _form(
     request: Request, staff: Staff, campaign: Campaign | None, error: str = "", status: int = 200
 ) -> Response:
     settings: Settings = request.app.state.settings
-    posts = staff.db.scalars(select(Post).order_by(Post.id.desc()).limit(50)).all()
+    # The campaign's own posts first, in its order (however old), then the latest others:
+    # saving the form unchanged keeps the same posts in the same order.
+    chosen = [staff.db.get(Post, p.post_id) for p in campaign.posts] if campaign else []
+    own = [p for p in chosen if p is not None]
+    recent = staff.db.scalars(select(Post).order_by(Post.id.desc()).limit(50)).all()
+    posts = own + [p for p in recent if p not in own]
     return render(
         request,
         "campaign_form.html",
@@ -91,10 +96,11 @@ def _input(settings: Settings, form: FormData) -> ca.CampaignInput:
                 lang,
                 str(form.get(f"subject_{lang}", "")),
                 str(form.get(f"preheader_{lang}", "")),
-                str(form.get(f"body_{lang}", "")),
+                str(form.get(f"body_{lang}", "")).replace("\r\n", "\n"),
             )
             for lang in settings.languages
         ],
+        archive_hidden=form.get("archive_hidden") == "yes",
     )
 
 

@@ -216,6 +216,9 @@ class CampaignCreate(BaseModel):
         default_factory=list, max_length=100
     )
     texts: dict[Language, CampaignTextIn] = Field(min_length=1, max_length=20)
+    archive_hidden: bool = Field(
+        default=False, description="Keep it out of the public archive even if its lists are public"
+    )
 
 
 class ScheduleIn(BaseModel):
