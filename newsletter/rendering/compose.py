@@ -41,6 +41,7 @@ from newsletter.i18n import using_language
 from newsletter.rendering import editions
 from newsletter.rendering.editions import FULL, Edition
 from newsletter.rendering.environment import system_environment
+from newsletter.rendering.headers import one_line
 from newsletter.rendering.markdown import markdown_to_safe_html
 from newsletter.rendering.mime import (
     PLACEHOLDERS,
@@ -172,7 +173,7 @@ def compose_variant(
     sentinels = {key: f"NLP{nonce}{key}Z" for key in PLACEHOLDERS}
     context = _context(settings, campaign, variant, timezone, sentinels)
     parts = _render(settings, source, variant.language, context)
-    subject = " ".join(parts["subject.txt"].split())
+    subject = one_line(parts["subject.txt"])
     if f"NLP{nonce}" in subject:
         raise ComposeError("the subject cannot contain per-recipient fields")
     try:
@@ -217,7 +218,7 @@ def _compose_plain(
     if edition.discreet:
         subject = editions.neutral_subject(settings, language)
     else:
-        subject = " ".join(_render(settings, source, language, context)["subject.txt"].split())
+        subject = one_line(_render(settings, source, language, context)["subject.txt"])
     if edition.discreet or headlines:
         posts = context["posts"]
         shown = posts[: editions.LIGHT_MAX_POSTS] if headlines else posts

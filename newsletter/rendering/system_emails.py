@@ -17,6 +17,7 @@ from premailer import Premailer
 
 from newsletter.i18n import using_language
 from newsletter.rendering.environment import system_environment
+from newsletter.rendering.headers import one_line
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def render_system_email(
             raise LookupError(f"system email {kind!r} has no {filename}") from None
         with using_language(language):
             parts[filename] = template.render(language=language, **context)
-    subject = " ".join(parts["subject.txt"].split())
+    subject = one_line(parts["subject.txt"])
     return RenderedEmail(
         subject=subject, text=parts["body.txt"], html=inline_css(parts["body.html"])
     )

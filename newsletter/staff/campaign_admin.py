@@ -29,6 +29,7 @@ from newsletter.db import utcnow
 from newsletter.delivery.outcomes import SendResult
 from newsletter.delivery.system_mail import send_system_mail
 from newsletter.rendering.compose import Preview, preview
+from newsletter.rendering.headers import one_line
 from newsletter.rendering.mime import Recipient
 from newsletter.staff import audit
 from newsletter.subscribers.addresses import normalise_address
@@ -120,8 +121,8 @@ def save_campaign(
             found = CampaignVariant(language=language, subject="")
             campaign.variants.append(found)
         variant = found
-        variant.subject = " ".join(v.subject.split())[:300]
-        variant.preheader = " ".join(v.preheader.split())[:300]
+        variant.subject = one_line(v.subject)[:300]
+        variant.preheader = one_line(v.preheader)[:300]
         variant.body_markdown = v.body_markdown[:100_000]
     db.flush()
     audit.record(

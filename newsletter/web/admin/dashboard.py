@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from newsletter.staff import digest_admin, reports
 from newsletter.web.admin.deps import Staff, viewer
-from newsletter.web.admin.rendering import render
+from newsletter.web.admin.rendering import page_language, render
 from newsletter.web.admin.system import service_warnings
 
 router = APIRouter()
@@ -20,7 +20,7 @@ def dashboard(
     request: Request,
     staff: Annotated[Staff, Depends(viewer)],
 ) -> Response:
-    over_time = reports.active_subscribers_over_time(staff.db)
+    over_time = reports.active_subscribers_over_time(staff.db, language=page_language(request))
     return render(
         request,
         "dashboard.html",
