@@ -24,8 +24,9 @@ from newsletter.rendering.compose import ComposeError, Preview
 from newsletter.rendering.headers import HeaderInjection
 from newsletter.staff import audit
 from newsletter.staff import campaign_admin as ca
-from newsletter.subscribers.addresses import InvalidAddress
+from newsletter.subscribers.addresses import InvalidAddress, normalise_address
 from newsletter.subscribers.models import MailingList, Subscriber
+from newsletter.subscribers.service import find_by_address
 from newsletter.web.admin.deps import Staff, editor, viewer
 from newsletter.web.admin.rendering import redirect, render, translated
 from newsletter.web.admin.tasks import enqueue_controlled_after_commit
@@ -289,6 +290,7 @@ class PreviewRequest:
     subscriber: Subscriber | None
     subscriber_id: str
     settings: Settings
+    unknown_address: str = ""
 
     def compose(self) -> Preview:
         return ca.preview_as(self.settings, self.campaign, self.language, self.subscriber)
@@ -300,14 +302,26 @@ def preview_request(
     staff: Annotated[Staff, Depends(viewer)],
     language: str = "",
     subscriber_id: str = "",
+    address: str = "",
 ) -> PreviewRequest:
+    """``address`` (the preview form) finds the subscriber staff know by their address;
+    ``subscriber_id`` (the frame, the form's answer) keeps addresses out of later URLs."""
     settings: Settings = request.app.state.settings
     campaign = _campaign(staff, campaign_id)
     language = language if language in settings.languages else settings.default_language
     subscriber = None
-    if subscriber_id.isdigit() and staff.can(editor.min_role):
-        subscriber = staff.db.get(Subscriber, int(subscriber_id))
-    return PreviewRequest(campaign, language, subscriber, subscriber_id, settings)
+    unknown = ""
+    if staff.can(editor.min_role):
+        if address.strip():
+            try:
+                subscriber = find_by_address(staff.db, normalise_address(address.strip()[:320]))
+            except InvalidAddress:
+                subscriber = None
+            unknown = "" if subscriber else address.strip()[:320]
+        elif subscriber_id.isdigit():
+            subscriber = staff.db.get(Subscriber, int(subscriber_id))
+    shown_id = str(subscriber.id) if subscriber else ""
+    return PreviewRequest(campaign, language, subscriber, shown_id, settings, unknown)
 
 
 Shown = Annotated[PreviewRequest, Depends(preview_request)]
@@ -323,6 +337,7 @@ def campaign_preview(request: Request, shown: Shown) -> Response:
         "languages": shown.settings.languages,
         "subscriber": shown.subscriber,
         "subscriber_id": shown.subscriber_id,
+        "unknown_address": shown.unknown_address,
     }
     try:
         context["p"] = shown.compose()
