@@ -74,6 +74,12 @@ def ngettext(
     return text % ({"num": n} | variables)
 
 
+def pgettext(context: str, message: str, language: str | None = None, /) -> str:
+    """``message`` translated in ``context`` ("sent" is "envoyée" for a campaign and
+    "envoyé" for a message): the catalogue's ``msgctxt`` entries."""
+    return str(translations(language or _current_language.get()).pgettext(context, message))
+
+
 def current_language() -> str:
     return _current_language.get()
 
@@ -113,9 +119,22 @@ def _jinja_ngettext(singular: str, plural: str, n: int, **variables: object) -> 
     return ngettext(singular, plural, n, **variables)
 
 
+#: Languages whose typography puts a no-break space before ``: ; ! ?`` ("Lire en ligne :").
+SPACE_BEFORE_PUNCTUATION = frozenset({"fr"})
+
+
+def punctuation(mark: str, language: str | None = None) -> str:
+    """A ``:`` (``;``, ``!``, ``?``) that follows a translated label in a template, spaced as
+    the language wants: a no-break space first in French, so a line never starts with it."""
+    spaced = (language or _current_language.get()) in SPACE_BEFORE_PUNCTUATION
+    return f"\u00a0{mark}" if spaced else mark
+
+
 def install_jinja_i18n(environment: object) -> None:
-    """Give a Jinja environment ``_``, ``gettext``, ``ngettext`` and ``{% trans %}``."""
+    """Give a Jinja environment ``_``, ``gettext``, ``ngettext``, ``{% trans %}`` and
+    ``colon()`` (the ``:`` after a translated label, :func:`punctuation`)."""
     environment.add_extension("jinja2.ext.i18n")  # type: ignore[attr-defined]
     environment.install_gettext_callables(  # type: ignore[attr-defined]
         _jinja_gettext, _jinja_ngettext, newstyle=True
     )
+    environment.globals["colon"] = lambda: punctuation(":")  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -134,6 +136,8 @@ class Campaign(Base):
     window_errors: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     # Send at this wall-clock time in each recipient's zone (campaigns/local_time.py).
     local_send_at: Mapped[str | None] = mapped_column(String(16))
+    # Staff may keep a campaign sent to public lists out of the public archive all the same.
+    archive_hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     lists: Mapped[list[MailingList]] = relationship(secondary=campaign_lists)
     posts: Mapped[list[CampaignPost]] = relationship(

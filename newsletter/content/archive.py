@@ -38,6 +38,8 @@ LISTED_CAMPAIGN_KINDS = (CampaignKind.DIGEST, CampaignKind.NEWSLETTER)
 SENT_TO_PUBLIC_LISTS_ONLY = Campaign.lists.any() & ~Campaign.lists.any(
     MailingList.is_public.is_(False)
 )
+# ... and staff did not keep it out ("keep out of the public archive" on the campaign form).
+LISTED_IN_ARCHIVE = SENT_TO_PUBLIC_LISTS_ONLY & Campaign.archive_hidden.is_(False)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def months(settings: Settings, session: Session, now: dt.datetime) -> list[Month
             Campaign.status.in_(PUBLISHED_CAMPAIGN_STATUSES),
             Campaign.kind.in_(LISTED_CAMPAIGN_KINDS),
             Campaign.started_at.is_not(None),
-            SENT_TO_PUBLIC_LISTS_ONLY,
+            LISTED_IN_ARCHIVE,
         )
     ).all()
     campaigns = Counter(_period_of(moment, zone) for moment in started if moment is not None)
@@ -91,7 +93,7 @@ def month_campaigns(settings: Settings, session: Session, period: Period) -> lis
             .where(
                 Campaign.status.in_(PUBLISHED_CAMPAIGN_STATUSES),
                 Campaign.kind.in_(LISTED_CAMPAIGN_KINDS),
-                SENT_TO_PUBLIC_LISTS_ONLY,
+                LISTED_IN_ARCHIVE,
                 Campaign.started_at >= start,
                 Campaign.started_at < end,
             )

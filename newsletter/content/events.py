@@ -51,6 +51,26 @@ def zone_label(zone: ZoneInfo) -> str:
     return str(zone.key).rsplit("/", 1)[-1].replace("_", " ")
 
 
+#: Zones that are UTC itself: "11:00 (UTC)", never "UTC time" or "heure de UTC".
+_UTC_KEYS = frozenset({"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/Universal", "Universal", "Zulu"})
+
+
+def when_label(date: str, time: str, zone: ZoneInfo, language: str) -> str:
+    """ "Thursday 17 December 2026, 11:00 (New York time)" in ``language``.
+
+    UTC is named as itself; French elides before a vowel ("heure d’Abidjan", not
+    "heure de Abidjan"), which a single catalogue entry cannot say.
+    """
+    if str(zone.key) in _UTC_KEYS:
+        return gettext("%(date)s, %(time)s (UTC)", language, date=date, time=time)
+    label = zone_label(zone)
+    text = gettext("%(date)s, %(time)s (%(zone)s time)", language, date=date, time=time,
+                   zone=label)  # fmt: skip
+    if language == "fr" and label[:1].lower() in "aeiouyâéèêîôû":
+        text = text.replace(f"heure de {label}", f"heure d’{label}")
+    return text
+
+
 def city_line(start_utc: dt.datetime, cities: Sequence[str]) -> str:
     """``08:00 Los Angeles | 11:00 New York | 16:00 London``, in the order configured.
 
@@ -90,13 +110,7 @@ def event_times(
     time_label = format_time(start, "HH:mm", locale=language)
     end_label = format_time(end, "HH:mm", locale=language) if end else ""
     span = f"{time_label}–{end_label}" if end_label else time_label
-    when = gettext(
-        "%(date)s, %(time)s (%(zone)s time)",
-        language,
-        date=date_label,
-        time=span,
-        zone=zone_label(reader_zone),
-    )
+    when = when_label(date_label, span, reader_zone, language)
     return EventTimes(
         start_utc=post.event_start,
         end_utc=end_utc,

@@ -76,6 +76,9 @@ class PostTranslation(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     body_markdown: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
+    # The event's place as written for this language's readers ("Salle 3" / "Room 3");
+    # None falls back to the post's own place (content/views.py).
+    event_location: Mapped[str | None] = mapped_column(String(300))
 
     post: Mapped[Post] = relationship(back_populates="translations")
 

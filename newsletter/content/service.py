@@ -39,6 +39,8 @@ class TranslationInput:
     title: str
     summary: str = ""
     body_markdown: str = ""
+    #: The event's place in this language; None leaves it as it is, "" clears it.
+    event_location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ def set_translation(post: Post, text: TranslationInput) -> PostTranslation:
     translation.summary = text.summary.strip()
     translation.body_markdown = text.body_markdown
     translation.body_html = render_markdown(text.body_markdown)
+    if text.event_location is not None:
+        translation.event_location = text.event_location.strip()[:300] or None
     return translation
 
 
@@ -170,18 +174,7 @@ def update_post(
     if contacts is not None:
         post.contacts = contacts.strip()
     if downloads is not None:
-        post.downloads.clear()
-        for position, download in enumerate(downloads):
-            if not download.label.strip():
-                raise PostError(_("Every download needs a label."))
-            post.downloads.append(
-                PostDownload(
-                    label=download.label.strip(),
-                    url=_check_url(download.url),
-                    language=download.language,
-                    position=position,
-                )
-            )
+        _set_downloads(post, downloads)
     if event is not None:
         set_event(post, event)
     if clear_embargo:
@@ -191,6 +184,30 @@ def update_post(
     if alert_enabled is not None:
         post.alert_enabled = alert_enabled
     return post
+
+
+def _set_downloads(post: Post, downloads: Sequence[DownloadInput]) -> None:
+    """Rewrite the downloads in place: rows that stay keep their ids, so saving a form
+    unchanged changes nothing in the database."""
+    wanted = []
+    for download in downloads:
+        if not download.label.strip():
+            raise PostError(_("Every download needs a label."))
+        url = _check_url(download.url)
+        if url is None:
+            raise PostError(_("Every download needs a link."))
+        wanted.append((download.label.strip(), url, download.language))
+    kept = list(post.downloads)
+    for position, (label, url, language) in enumerate(wanted):
+        if position < len(kept):
+            row = kept[position]
+            row.label, row.url, row.language, row.position = label, url, language, position
+        else:
+            post.downloads.append(
+                PostDownload(label=label, url=url, language=language, position=position)
+            )
+    for row in kept[len(wanted) :]:
+        post.downloads.remove(row)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

@@ -175,7 +175,7 @@ def post_view(
         is_event=post.kind == PostKind.EVENT,
         event_start_local=post.event_start.astimezone(zone) if post.event_start else None,
         event_timezone=str(zone.key) if post.event_start else None,
-        event_location=post.event_location,
+        event_location=(translation.event_location if translation else None) or post.event_location,
         kind_label=kind_label(post.kind, language),
         kind_heading=kind_label(post.kind, language, plural=True),
         kind_rank=KIND_ORDER.index(PostKind(post.kind)),

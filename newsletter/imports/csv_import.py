@@ -31,7 +31,7 @@ from newsletter.db import utcnow
 from newsletter.imports.models import ImportJob, ImportStatus
 from newsletter.staff import audit
 from newsletter.subscribers.addresses import InvalidAddress, address_hash, normalise_address
-from newsletter.subscribers.inputs import clean_flag
+from newsletter.subscribers.inputs import IANA_ZONES, clean_flag
 from newsletter.subscribers.models import (
     MailingList,
     Subscriber,
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 MAX_PROBLEMS = 500
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
-FIELDS = ("email", "name", "language", "discreet")
+FIELDS = ("email", "name", "language", "discreet", "timezone")
 
 
 class ImportRefused(ValueError):
@@ -213,7 +213,7 @@ def _import_batch(
     batch: list[tuple[int, list[str]]],
     seen: set[str],
 ) -> None:
-    candidates: dict[str, tuple[int, str, str, str, bool]] = {}
+    candidates: dict[str, tuple[int, str, str, str, bool, str | None]] = {}
     for number, row in batch:
         raw = _cell(row, job.mapping.get("email"))
         try:
@@ -233,7 +233,11 @@ def _import_batch(
             language = job.default_language
         name = " ".join(_cell(row, job.mapping.get("name")).split())[:200]
         discreet = clean_flag(_cell(row, job.mapping.get("discreet")))
-        candidates[digest] = (number, address, name, language, discreet)
+        zone: str | None = _cell(row, job.mapping.get("timezone"))[:64] or None
+        if zone is not None and zone not in IANA_ZONES:
+            _problem(job, number, "timezone", zone)  # imported all the same, without a zone
+            zone = None
+        candidates[digest] = (number, address, name, language, discreet, zone)
     suppressed = set(
         db.scalars(select(Suppression.address_hash).where(Suppression.address_hash.in_(candidates)))
     )
@@ -301,7 +305,7 @@ def _mark_discreet(db: Session, subscriber_ids: list[int]) -> None:
 
 
 def _insert_new(
-    db: Session, job: ImportJob, new: dict[str, tuple[int, str, str, str, bool]]
+    db: Session, job: ImportJob, new: dict[str, tuple[int, str, str, str, bool, str | None]]
 ) -> None:
     if not new:
         return
@@ -327,8 +331,9 @@ def _insert_new(
                     "consent_text_version": f"import-{job.id}",
                     "discreet": discreet,
                     "low_bandwidth": False,
+                    "timezone": zone,
                 }
-                for digest, (_num, address, name, language, discreet) in new.items()
+                for digest, (_num, address, name, language, discreet, zone) in new.items()
             ],
         )
         .scalars()

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from babel.dates import format_date, format_time
 
 from newsletter.config import Settings
-from newsletter.content.events import zone_label, zone_or
+from newsletter.content.events import when_label, zone_label, zone_or
 from newsletter.content.models import Post
 from newsletter.content.views import post_view
-from newsletter.i18n import gettext
 from newsletter.press.models import Journalist, PressBriefing
 from newsletter.rendering.branding import look_for
 from newsletter.rendering.headers import (
@@ -36,13 +35,7 @@ def embargo_labels(instant: dt.datetime, language: str, zone_name: str) -> tuple
     zone = zone_or(zone_name, "UTC")
     local = instant.astimezone(zone)
     time = format_time(local, "HH:mm", locale=language)
-    long = gettext(
-        "%(date)s, %(time)s (%(zone)s time)",
-        language,
-        date=format_date(local.date(), "full", locale=language),
-        time=time,
-        zone=zone_label(zone),
-    )
+    long = when_label(format_date(local.date(), "full", locale=language), time, zone, language)
     short = f"{format_date(local.date(), 'd MMM', locale=language)} {time} {zone_label(zone)}"
     return long, short
 

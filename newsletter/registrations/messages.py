@@ -121,7 +121,7 @@ class MessageBuilder:
             "title": text.title,
             "when_label": times.when_label if times else "",
             "city_line": times.city_line if times else "",
-            "location": post.event_location or "",
+            "location": text.event_location or post.event_location or "",
             "online_url": online_url,
             "starts_in": starts_in(parsed[0], language) if parsed else "",
             "notice_text": notice_text,

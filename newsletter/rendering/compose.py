@@ -44,6 +44,7 @@ from newsletter.rendering import editions
 from newsletter.rendering.branding import MailLook, default_look, look_from_session
 from newsletter.rendering.editions import FULL, Edition
 from newsletter.rendering.environment import system_environment
+from newsletter.rendering.headers import one_line
 from newsletter.rendering.markdown import markdown_to_safe_html
 from newsletter.rendering.mime import (
     PLACEHOLDERS,
@@ -186,7 +187,7 @@ def compose_variant(
     look = look_from_session(object_session(campaign), settings)
     context = _context(settings, campaign, variant, timezone, sentinels, look)
     parts = _render(settings, source, variant.language, context)
-    subject = " ".join(parts["subject.txt"].split())
+    subject = one_line(parts["subject.txt"])
     if f"NLP{nonce}" in subject:
         raise ComposeError("the subject cannot contain per-recipient fields")
     try:
@@ -234,7 +235,7 @@ def _compose_plain(
     if edition.discreet:
         subject = editions.neutral_subject(settings, language)
     else:
-        subject = " ".join(_render(settings, source, language, context)["subject.txt"].split())
+        subject = one_line(_render(settings, source, language, context)["subject.txt"])
     if edition.discreet or headlines:
         posts = context["posts"]
         shown = posts[: editions.LIGHT_MAX_POSTS] if headlines else posts

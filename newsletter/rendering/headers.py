@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
+import re
 from collections.abc import Mapping
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -18,6 +19,16 @@ SMTP_POLICY = email.policy.SMTP.clone(max_line_length=78)
 
 class HeaderInjection(ValueError):
     """A header value contained a line break; the message is refused, never sent."""
+
+
+_LINE_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line, runs of spaces and line ends made one space. A no-break space
+    is kept: French typography puts one before ``:`` ("Lire en ligne :"), and ``str.split``
+    would turn it into a space a line may break at."""
+    return _LINE_SPACE.sub(" ", text).strip()
 
 
 def safe_header_value(name: str, value: str) -> str:

@@ -22,6 +22,7 @@ from premailer import Premailer
 from newsletter.i18n import using_language
 from newsletter.rendering.branding import MailLook
 from newsletter.rendering.environment import system_environment
+from newsletter.rendering.headers import one_line
 from newsletter.rendering.sanitiser import clean_mail_document
 
 
@@ -81,6 +82,6 @@ def render_system_email(
             raise LookupError(f"system email {kind!r} has no {filename}") from None
         with using_language(language):
             parts[filename] = template.render(language=language, **context)
-    subject = " ".join(parts["subject.txt"].split())
+    subject = one_line(parts["subject.txt"])
     html = clean_mail_document(inline_css(parts["body.html"]))
     return RenderedEmail(subject=subject, text=parts["body.txt"], html=html)

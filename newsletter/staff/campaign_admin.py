@@ -29,6 +29,7 @@ from newsletter.db import utcnow
 from newsletter.delivery.outcomes import SendResult
 from newsletter.delivery.system_mail import send_system_mail
 from newsletter.rendering.compose import Preview, preview
+from newsletter.rendering.headers import one_line
 from newsletter.rendering.mime import Recipient
 from newsletter.staff import audit
 from newsletter.subscribers.addresses import normalise_address
@@ -57,6 +58,8 @@ class CampaignInput:
     post_ids: list[int]
     variants: list[VariantInput]
     kind: CampaignKind = CampaignKind.NEWSLETTER
+    #: Keep it out of the public archive even when every list it goes to is public.
+    archive_hidden: bool = False
 
 
 def available_templates(settings: Settings) -> list[str]:
@@ -101,6 +104,7 @@ def save_campaign(
     elif campaign.status not in EDITABLE:
         raise CampaignRefused("Only a draft or scheduled campaign can be changed.")
     campaign.name, campaign.template_name, campaign.lists = name, data.template_name, lists
+    campaign.archive_hidden = data.archive_hidden
     campaign.posts = []
     db.flush()  # old (campaign, post) rows go before the new ones with the same keys
     campaign.posts = [
@@ -117,8 +121,8 @@ def save_campaign(
             found = CampaignVariant(language=language, subject="")
             campaign.variants.append(found)
         variant = found
-        variant.subject = " ".join(v.subject.split())[:300]
-        variant.preheader = " ".join(v.preheader.split())[:300]
+        variant.subject = one_line(v.subject)[:300]
+        variant.preheader = one_line(v.preheader)[:300]
         variant.body_markdown = v.body_markdown[:100_000]
     db.flush()
     audit.record(
@@ -138,6 +142,7 @@ def duplicate(db: Session, actor: audit.Actor, source: Campaign) -> Campaign:
         kind=source.kind if source.kind != CampaignKind.TEST else CampaignKind.NEWSLETTER,
         name=f"{source.name} (copy)"[:200],
         template_name=source.template_name,
+        archive_hidden=source.archive_hidden,
         created_by_id=actor.staff_user_id,
         lists=list(source.lists),
         posts=[CampaignPost(post_id=p.post_id, position=p.position) for p in source.posts],

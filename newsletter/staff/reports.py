@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from babel.dates import format_date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -33,8 +34,9 @@ class Point:
 
 
 def active_subscribers_over_time(
-    db: Session, weeks: int = 12, now: dt.datetime | None = None
+    db: Session, weeks: int = 12, now: dt.datetime | None = None, language: str = "en"
 ) -> list[Point]:
+    """Weekly counts; each bar is labelled with its day and month in ``language``."""
     now = now or utcnow()
     points = []
     for back in range(weeks - 1, -1, -1):
@@ -50,7 +52,7 @@ def active_subscribers_over_time(
                 ),
             )
         )
-        points.append(Point(at.strftime("%d %b"), int(count or 0)))
+        points.append(Point(format_date(at, "d MMM", locale=language), int(count or 0)))
     return points
 
 

@@ -186,6 +186,18 @@ def _remote_problems(rendered: str, allow_remote_images: bool) -> list[TemplateP
     ]
 
 
+def _in_use(db: Session, settings: Settings, name: str) -> dict[str, str]:
+    """The sources campaigns are composed from now: the latest version, else the shipped files."""
+    latest = current(db, name)
+    if latest is None:
+        return {part: shipped_source(settings, name, part) for part in PARTS}
+    return {
+        "subject.txt": latest.subject,
+        "body.txt": latest.body_text,
+        "body.html": latest.body_html,
+    }
+
+
 def save_version(
     db: Session,
     settings: Settings,
@@ -193,11 +205,14 @@ def save_version(
     name: str,
     sources: dict[str, str],
     note: str = "",
-) -> EmailTemplateVersion:
+) -> EmailTemplateVersion | None:
+    """A new version of ``name`` (None when ``sources`` are those campaigns use already)."""
     allow = look_from_session(db, settings).allow_remote_images
     problems = validate(settings, name, sources, allow_remote_images=allow)
     if problems:
         raise TemplateRefused(problems)
+    if _in_use(db, settings, name) == {part: sources.get(part, "") for part in PARTS}:
+        return None  # saved unchanged: no new version, nothing in the audit log
     latest = (
         db.scalar(
             select(func.max(EmailTemplateVersion.version)).where(EmailTemplateVersion.name == name)

@@ -12,6 +12,7 @@ translated into the language of the request.
 
 from __future__ import annotations
 
+import functools
 import logging
 import unicodedata
 import zoneinfo
@@ -140,15 +141,37 @@ def clean_language(value: object, settings: Settings, fallback: str) -> str:
     return text if text in settings.languages else fallback
 
 
+#: Every IANA zone name this machine's tz database knows ("Europe/Paris", "UTC").
+IANA_ZONES = frozenset(zoneinfo.available_timezones())
+_REGIONS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe",
+            "Indian", "Pacific")  # fmt: skip
+
+
 def clean_timezone(value: object) -> str | None:
+    """An IANA zone name, or None when empty; the same rule for the sign-up form, the JSON
+    API, the preference centre, the console and CSV import. Only names from the tz database
+    are accepted (``ZoneInfo`` alone would also open a file path such as "America")."""
     text = clean_text(value, "timezone", MAX_TIMEZONE)
     if not text:
         return None
-    try:
-        zoneinfo.ZoneInfo(text)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput("timezone", _("Unknown time zone.")) from None
+    if text not in IANA_ZONES:
+        raise InvalidInput(
+            "timezone",
+            _("Unknown time zone. Choose one from the list, such as Europe/Paris."),
+        )
     return text
+
+
+@functools.cache
+def zone_choices() -> tuple[tuple[str, str], ...]:
+    """The zones offered in a time-zone field, each with a label a reader can search by
+    city ("New York (America)"): the regional zones and UTC, sorted by name."""
+    chosen = [z for z in IANA_ZONES if z.split("/", 1)[0] in _REGIONS and "/" in z]
+    labelled = [
+        (zone, f"{zone.rsplit('/', 1)[1].replace('_', ' ')} ({zone.split('/', 1)[0]})")
+        for zone in sorted(chosen)
+    ]
+    return (*labelled, ("UTC", "UTC"))
 
 
 def clean_list_slugs(values: object) -> list[str]:
@@ -176,6 +199,7 @@ class SignUp:
     ip: str | None = None
     discreet: bool = False  # the discreet edition, asked for on the form (rendering/editions)
     low_bandwidth: bool = False
+    timezone: str | None = None  # detected by the reader's browser, editable; IANA name
 
 
 def clean_sign_up(
@@ -198,6 +222,7 @@ def clean_sign_up(
         ip=ip,
         discreet=clean_flag(data.get("discreet")),
         low_bandwidth=clean_flag(data.get("low_bandwidth")),
+        timezone=clean_timezone(data.get("timezone")),
     )
 
 

@@ -135,6 +135,11 @@ class MailingList(Base):
         by_language = {t.language: t.name for t in self.translations}
         return by_language.get(language) or by_language.get(fallback) or self.slug
 
+    def description_in(self, language: str, fallback: str = "en") -> str:
+        """What the list sends, in ``language`` (else ``fallback``; empty when none)."""
+        by_language = {t.language: t.description for t in self.translations}
+        return by_language.get(language) or by_language.get(fallback) or ""
+
 
 class MailingListRoute(Base):
     """One kind of mail a list receives: ``press_release_alerts``, ``event_alerts``,

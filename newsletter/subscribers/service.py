@@ -119,6 +119,8 @@ def subscribe(
     # not be able to take its owner out of the discreet edition (the preference centre can).
     subscriber.discreet = bool(subscriber.discreet) or sign_up.discreet
     subscriber.low_bandwidth = bool(subscriber.low_bandwidth) or sign_up.low_bandwidth
+    if sign_up.timezone:
+        subscriber.timezone = sign_up.timezone
     change_status(session, subscriber, SubscriberStatus.PENDING, reason, actor="subscriber")
     _set_lists(session, subscriber, lists)
     session.flush()

@@ -24,11 +24,14 @@ from newsletter.health import broker_ok, database_ok
 from newsletter.observability.errors import init_error_reporting
 from newsletter.rendering.environment import system_environment
 from newsletter.resources import package_folder
+from newsletter.subscribers.inputs import zone_choices
+from newsletter.web.admin.labels import label
 from newsletter.web.alt_address import install_alt_address
 from newsletter.web.api_docs import router as api_docs_router
 from newsletter.web.csrf import install_csrf
 from newsletter.web.journey_routes import router as journey_router
 from newsletter.web.metrics_route import router as metrics_router
+from newsletter.web.pages import LANGUAGE_NAMES
 from newsletter.web.request_log import install_request_log
 from newsletter.web.webhooks import router as webhooks_router
 
@@ -66,6 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.templates = Jinja2Templates(env=system_environment(settings.templates_dir))
+    app.state.templates.env.globals["time_zones"] = zone_choices()
+    app.state.templates.env.filters["label"] = label
+    app.state.templates.env.globals["language_names"] = LANGUAGE_NAMES
 
     install_csrf(app, settings)
     install_alt_address(app, settings)  # Onion-Location when ALT_BASE_URL is an onion

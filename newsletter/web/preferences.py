@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import zoneinfo
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
@@ -45,7 +44,6 @@ from newsletter.web.pages import form_fields, limit_form_size, read_form, render
 
 router = APIRouter(include_in_schema=False)
 ONE_CLICK = "One-Click"
-TIMEZONES = sorted(zoneinfo.available_timezones())
 
 
 def _gone(request: Request) -> Response:
@@ -146,7 +144,6 @@ def _preferences_page(
         token=token,
         subscriber=subscriber,
         lists=lists,
-        timezones=TIMEZONES,
         **extra,
     )
 

@@ -43,9 +43,12 @@ router = APIRouter(include_in_schema=False)
 def _form_context(request: Request, language: str) -> dict[str, Any]:
     settings = settings_of(request)
     with request.app.state.session_factory() as session:
-        lists = [(item.slug, item.name_in(language)) for item in service.public_lists(session)]
+        offered = service.public_lists(session)
+        lists = [(item.slug, item.name_in(language)) for item in offered]
+        descriptions = {item.slug: item.description_in(language) for item in offered}
     return {
         "lists": lists,
+        "list_descriptions": descriptions,
         "stamp": form_guard.form_stamp(settings),
         "consent_version": settings.consent_text_version,
         "altcha": settings.altcha_enabled,

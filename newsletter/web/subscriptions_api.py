@@ -36,6 +36,9 @@ class SubscriptionRequest(BaseModel):
     language: str | None = Field(default=None, examples=["fr"])
     lists: list[str] = Field(default_factory=list, examples=[["press-releases"]])
     consent_text_version: str | None = None
+    timezone: str | None = Field(
+        default=None, examples=["Africa/Nairobi"], description="IANA name, for event times"
+    )
     altcha: str | None = None
 
 

@@ -58,7 +58,7 @@ def test_a_post_is_created_with_its_translations_and_audited(
     event = POST | {"kind": "event", "event": {"start": "2030-05-01T16:00", "timezone": "America"}}
     refused = post(event, writer, **{"Accept-Language": "fr"})
     assert refused.status_code == 400  # a folder of the zone database is not a zone (not a 500)
-    assert refused.json()["detail"] == "Fuseau horaire inconnu : America"
+    assert refused.json()["detail"] == "Fuseau horaire inconnu\u00a0: America"
     held = POST | {"publish": "at"}
     assert post(held, writer).json()["detail"] == "Give a date and time."
     naive = post(POST | {"embargo_until": "2030-05-01T09:00:00"}, writer)

@@ -99,12 +99,18 @@ def archive_site(committed_db: sessionmaker[Session], pg_url: str, tmp_path, liv
             variants=[CampaignVariant(language="en", subject="Members' briefing")],
             lists=[digest_list, members],
         )  # fmt: skip
+        kept_out = Campaign(
+            kind=CampaignKind.NEWSLETTER, name="Kept out", template_name="newsletter",
+            status=CampaignStatus.SENT, started_at=now - dt.timedelta(minutes=3),
+            variants=[CampaignVariant(language="en", subject="Partners only note")],
+            lists=[digest_list], archive_hidden=True,
+        )  # fmt: skip
         held = Campaign(
             kind=CampaignKind.DIGEST, name="Held", template_name="digest",
             status=CampaignStatus.DRAFT,
             variants=[CampaignVariant(language="en", subject="Held digest")],
         )  # fmt: skip
-        session.add_all([sent, private, held])
+        session.add_all([sent, private, kept_out, held])
         session.add(
             Subscriber(
                 email="reader@example.org", email_hash="h" * 64, language="en", name="Reader Name"
@@ -134,6 +140,8 @@ def test_archive_lists_public_posts_and_sent_campaigns_only(archive_site) -> Non
     # Sent to a private list (as well as a public one): never listed for the internet ...
     assert "Members&#39; briefing" not in month.text and "Members' briefing" not in month.text
     assert "Members" not in index.text
+    # public lists only, but staff ticked "keep out of the public archive"
+    assert "Partners only note" not in month.text
     # ... while its readers' "view in your browser" link still opens it.
     private = httpx.get(f"{base}/archive/campaigns/{_ids['private']}")
     assert private.status_code == 200 and "briefing" in private.text
@@ -175,3 +183,16 @@ def test_atom_feed_is_valid_xml_with_public_posts_only(archive_site) -> None:
     assert sorted(titles) == ["Public release (fr)", "Webinar (fr)"]
     content = root.find(f"{ATOM}entry/{ATOM}content").text
     assert content.startswith("<p>")  # escaped HTML in the XML, real HTML once parsed
+
+
+def test_archive_and_post_pages_offer_subscribing_and_the_other_language(archive_site) -> None:
+    base, ids = archive_site
+    for path in ("/archive", f"/archive/posts/{ids['public']}"):
+        page = httpx.get(f"{base}{path}?lang=en")
+        assert page.status_code == 200, path
+        assert 'href="/subscribe?lang=en" id="subscribe-link"' in page.text, path
+        assert f'href="{path}?lang=fr" lang="fr"' in page.text, path
+    french = httpx.get(f"{base}/archive/posts/{ids['public']}?lang=fr").text
+    assert 'href="/subscribe?lang=fr"' in french
+    home = httpx.get(f"{base}/", headers={"accept-language": "fr"})
+    assert 'href="/archive?lang=fr" id="archive-link"' in home.text

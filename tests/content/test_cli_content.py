@@ -87,7 +87,7 @@ def test_post_create_translate_publish(tmp_path: Path, newsletter) -> None:
     assert newsletter("post", "publish", report_id, "--at", "2026-10-05T10:00").exit_code == 0
     preview = newsletter("digest", "preview", "--month", "2026-10", "--language", "fr")
     assert preview.exit_code == 0, preview.output
-    assert "Subject: Coalition Newsletter : le mois en bref, octobre 2026" in preview.output
+    assert "Subject: Coalition Newsletter\u00a0: le mois en bref, octobre 2026" in preview.output
     assert "RAPPORTS" in preview.output and "Field report" in preview.output
     empty = newsletter("digest", "preview", "--month", "2026-09")
     assert "nothing was published in 2026-09" in empty.output

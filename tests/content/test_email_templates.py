@@ -74,8 +74,11 @@ def test_text_parts_read_well_alone_with_the_footer_links(campaigns) -> None:
             assert 'href="http://127.0.0.1:8000/unsubscribe/' in shown.html
             assert settings.org_name in shown.html
     french_alert = preview(settings, found["alert"], "fr")
-    assert french_alert.subject == f"Communiqué de presse : {EN.title}"
-    assert "pas encore disponible dans votre langue ; le voici en anglais" in french_alert.text
+    assert french_alert.subject == f"Communiqué de presse\u00a0: {EN.title}"
+    # French typography: a no-break space before the colon after a label, none in English
+    assert "\nLire en ligne\u00a0: http://127.0.0.1:8000/archive/posts/" in french_alert.text
+    assert "Read it online: http://" in preview(settings, found["alert"], "en").text
+    assert "pas encore disponible dans votre langue\u00a0; le voici en anglais" in french_alert.text
     digest = preview(settings, found["digest"], "fr").text
     order = [digest.index(h) for h in ("COMMUNIQUÉS DE PRESSE", "DÉCLARATIONS", "RAPPORTS")]
     assert order == sorted(order)

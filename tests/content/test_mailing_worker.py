@@ -79,7 +79,7 @@ def test_publishing_a_press_release_alerts_both_languages_within_seconds(
     assert subjects["reader0@example.org"] == f"Press release: {EN.title}"
     assert (
         subjects["reader1@example.org"]
-        == "Communiqué de presse : La coalition demande une définition élargie"
+        == "Communiqué de presse\u00a0: La coalition demande une définition élargie"
     )
     assert "london@example.org" not in subjects
     french = next(m for m in received if m.rcpt_tos[0] == "reader1@example.org")

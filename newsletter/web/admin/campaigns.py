@@ -26,8 +26,9 @@ from newsletter.rendering.headers import HeaderInjection
 from newsletter.staff import audit
 from newsletter.staff import campaign_admin as ca
 from newsletter.staff.models import StaffUser
-from newsletter.subscribers.addresses import InvalidAddress
+from newsletter.subscribers.addresses import InvalidAddress, normalise_address
 from newsletter.subscribers.models import MailingList, Subscriber
+from newsletter.subscribers.service import find_by_address
 from newsletter.web.admin.deps import Staff, editor, viewer
 from newsletter.web.admin.rendering import redirect, render, translated
 from newsletter.web.admin.tasks import enqueue_after_commit, enqueue_controlled_after_commit
@@ -60,7 +61,12 @@ def _form(
     request: Request, staff: Staff, campaign: Campaign | None, error: str = "", status: int = 200
 ) -> Response:
     settings: Settings = request.app.state.settings
-    posts = staff.db.scalars(select(Post).order_by(Post.id.desc()).limit(50)).all()
+    # The campaign's own posts first, in its order (however old), then the latest others:
+    # saving the form unchanged keeps the same posts in the same order.
+    chosen = [staff.db.get(Post, p.post_id) for p in campaign.posts] if campaign else []
+    own = [p for p in chosen if p is not None]
+    recent = staff.db.scalars(select(Post).order_by(Post.id.desc()).limit(50)).all()
+    posts = own + [p for p in recent if p not in own]
     return render(
         request,
         "campaign_form.html",
@@ -93,10 +99,11 @@ def _input(settings: Settings, form: FormData) -> ca.CampaignInput:
                 lang,
                 str(form.get(f"subject_{lang}", "")),
                 str(form.get(f"preheader_{lang}", "")),
-                str(form.get(f"body_{lang}", "")),
+                str(form.get(f"body_{lang}", "")).replace("\r\n", "\n"),
             )
             for lang in settings.languages
         ],
+        archive_hidden=form.get("archive_hidden") == "yes",
     )
 
 
@@ -375,6 +382,7 @@ class PreviewRequest:
     subscriber: Subscriber | None
     subscriber_id: str
     settings: Settings
+    unknown_address: str = ""
 
     def compose(self) -> Preview:
         return ca.preview_as(self.settings, self.campaign, self.language, self.subscriber)
@@ -386,14 +394,26 @@ def preview_request(
     staff: Annotated[Staff, Depends(viewer)],
     language: str = "",
     subscriber_id: str = "",
+    address: str = "",
 ) -> PreviewRequest:
+    """``address`` (the preview form) finds the subscriber staff know by their address;
+    ``subscriber_id`` (the frame, the form's answer) keeps addresses out of later URLs."""
     settings: Settings = request.app.state.settings
     campaign = _campaign(staff, campaign_id)
     language = language if language in settings.languages else settings.default_language
     subscriber = None
-    if subscriber_id.isdigit() and staff.can(editor.min_role):
-        subscriber = staff.db.get(Subscriber, int(subscriber_id))
-    return PreviewRequest(campaign, language, subscriber, subscriber_id, settings)
+    unknown = ""
+    if staff.can(editor.min_role):
+        if address.strip():
+            try:
+                subscriber = find_by_address(staff.db, normalise_address(address.strip()[:320]))
+            except InvalidAddress:
+                subscriber = None
+            unknown = "" if subscriber else address.strip()[:320]
+        elif subscriber_id.isdigit():
+            subscriber = staff.db.get(Subscriber, int(subscriber_id))
+    shown_id = str(subscriber.id) if subscriber else ""
+    return PreviewRequest(campaign, language, subscriber, shown_id, settings, unknown)
 
 
 Shown = Annotated[PreviewRequest, Depends(preview_request)]
@@ -409,6 +429,7 @@ def campaign_preview(request: Request, shown: Shown) -> Response:
         "languages": shown.settings.languages,
         "subscriber": shown.subscriber,
         "subscriber_id": shown.subscriber_id,
+        "unknown_address": shown.unknown_address,
     }
     try:
         context["p"] = shown.compose()

@@ -26,6 +26,7 @@ GUESSES = {
     "name": ("name", "nom", "full name", "fullname"),
     "language": ("language", "lang", "langue", "locale"),
     "discreet": ("discreet", "discrete", "discret", "discrète", "discreet edition"),
+    "timezone": ("timezone", "time zone", "tz", "fuseau", "fuseau horaire"),
 }
 
 

@@ -97,7 +97,11 @@ async def list_save(
             raise HTTPException(404)
     form = await request.form()
     texts = {
-        lang: (str(form.get(f"name_{lang}", "")), str(form.get(f"description_{lang}", "")))
+        lang: (
+            str(form.get(f"name_{lang}", "")),
+            # a browser sends a textarea's line ends as CRLF; the description is kept in LF
+            str(form.get(f"description_{lang}", "")).replace("\r\n", "\n"),
+        )
         for lang in settings.languages
     }
     try:

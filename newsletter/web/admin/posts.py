@@ -16,12 +16,13 @@ from starlette.datastructures import FormData
 from newsletter.config import Settings
 from newsletter.content import service as content
 from newsletter.content.models import Post, PostKind
+from newsletter.content.views import kind_label
 from newsletter.rendering.markdown import render_markdown
 from newsletter.staff import post_admin
 from newsletter.web.admin import publishing
 from newsletter.web.admin.deps import Staff, editor, viewer
 from newsletter.web.admin.publishing import alert_context
-from newsletter.web.admin.rendering import redirect, render, translated
+from newsletter.web.admin.rendering import page_language, redirect, render, translated
 from newsletter.web.admin.tasks import enqueue_after_commit
 from newsletter.web.csrf import require_csrf
 
@@ -40,17 +41,102 @@ def _local(settings: Settings, value: str) -> dt.datetime | None:
     return naive.replace(tzinfo=ZoneInfo(settings.org_timezone)).astimezone(dt.UTC)
 
 
+def _wall(moment: dt.datetime, zone: ZoneInfo) -> str:
+    """A moment as a ``datetime-local`` value; seconds only when it has some, so a time set
+    through the API to the second comes back unchanged when the form is saved."""
+    local = moment.astimezone(zone)
+    return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")
+
+
+def _field(form: FormData, name: str, limit: int) -> str:
+    """A form field as the staff member wrote it: browsers send a textarea's line ends as
+    CRLF, stored texts use LF, so an unchanged text saves as the same text."""
+    return str(form.get(name, "")).replace("\r\n", "\n")[:limit]
+
+
 def _texts(settings: Settings, form: FormData) -> list[content.TranslationInput]:
     return [
         content.TranslationInput(
             language=lang,
-            title=str(form.get(f"title_{lang}", ""))[:500],
-            summary=str(form.get(f"summary_{lang}", ""))[:5000],
-            body_markdown=str(form.get(f"body_{lang}", ""))[:200_000],
+            title=_field(form, f"title_{lang}", 500),
+            summary=_field(form, f"summary_{lang}", 5000),
+            body_markdown=_field(form, f"body_{lang}", 200_000),
+            event_location=_field(form, f"place_{lang}", 300) if f"place_{lang}" in form else None,
         )
         for lang in settings.languages
         if str(form.get(f"title_{lang}", "")).strip() or str(form.get(f"body_{lang}", "")).strip()
     ]
+
+
+def _downloads(settings: Settings, form: FormData) -> list[content.DownloadInput]:
+    """The download rows that carry a label or a link, in the order shown."""
+    rows = []
+    count = (
+        int(str(form.get("download_rows", "0")))
+        if str(form.get("download_rows", "0")).isdigit()
+        else 0
+    )
+    for i in range(min(count, 50)):
+        label = _field(form, f"download_label_{i}", 300).strip()
+        url = _field(form, f"download_url_{i}", 1000).strip()
+        language = str(form.get(f"download_language_{i}", ""))
+        if label or url:
+            rows.append(
+                content.DownloadInput(
+                    label, url, language if language in settings.languages else None
+                )
+            )
+    return rows
+
+
+def _values(settings: Settings, post: Post) -> dict[str, str]:
+    """Every field of the form as the stored post fills it (what a save sends back)."""
+    zone = ZoneInfo(settings.org_timezone)
+    values = {
+        "kind": post.kind.value,
+        "contacts": post.contacts,
+        "no_alert": "" if post.alert_enabled else "yes",
+    }
+    for t in post.translations:
+        values |= {
+            f"title_{t.language}": t.title,
+            f"summary_{t.language}": t.summary,
+            f"body_{t.language}": t.body_markdown,
+            f"place_{t.language}": t.event_location or "",
+        }
+    if post.embargo_until:
+        values["embargo"] = _wall(post.embargo_until, zone)
+    if post.event_start and post.event_timezone:
+        values |= {
+            "event_start": _wall(post.event_start, ZoneInfo(post.event_timezone)),
+            "event_timezone": post.event_timezone,
+            "event_duration": str(post.event_duration_minutes or ""),
+            "event_location": post.event_location or "",
+            "event_online_url": post.event_online_url or "",
+            "registration_url": post.registration_url or "",
+        }
+    return values
+
+
+def _download_rows(post: Post | None, form: FormData | None) -> list[dict[str, str]]:
+    """The rows of the downloads table: the stored ones (or those just typed) and two free."""
+    if form is not None:
+        count = str(form.get("download_rows", "0"))
+        shown = [
+            {
+                "label": str(form.get(f"download_label_{i}", "")),
+                "url": str(form.get(f"download_url_{i}", "")),
+                "language": str(form.get(f"download_language_{i}", "")),
+            }
+            for i in range(min(int(count) if count.isdigit() else 0, 50))
+        ]
+    else:
+        shown = [
+            {"label": d.label, "url": d.url, "language": d.language or ""}
+            for d in (post.downloads if post else [])
+        ]
+    shown = [row for row in shown if row["label"] or row["url"]]
+    return shown + [{"label": "", "url": "", "language": ""}] * 2
 
 
 def _page(
@@ -63,27 +149,11 @@ def _page(
     status: int = 200,
 ) -> Response:
     settings: Settings = request.app.state.settings
-    zone = ZoneInfo(settings.org_timezone)
     values: dict[str, str] = {}
     if form is not None:
         values = {k: str(v) for k, v in form.items()}
     elif post is not None:
-        values = {"kind": post.kind.value}
-        for t in post.translations:
-            values |= {
-                f"title_{t.language}": t.title,
-                f"summary_{t.language}": t.summary,
-                f"body_{t.language}": t.body_markdown,
-            }
-        if post.embargo_until:
-            values["embargo"] = post.embargo_until.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
-        if post.event_start and post.event_timezone:
-            values["event_start"] = post.event_start.astimezone(
-                ZoneInfo(post.event_timezone)
-            ).strftime("%Y-%m-%dT%H:%M")
-            values["event_timezone"] = post.event_timezone
-            values["event_location"] = post.event_location or ""
-            values["registration_url"] = post.registration_url or ""
+        values = _values(settings, post)
     return render(
         request,
         "post_form.html",
@@ -93,9 +163,10 @@ def _page(
             "error": error,
             "previews": previews or {},
             "languages": settings.languages,
-            "kinds": list(PostKind),
+            "kinds": [(k.value, kind_label(k, page_language(request))) for k in PostKind],
             "zone": settings.org_timezone,
             **alert_context(settings, staff.db, post),
+            "downloads": _download_rows(post, form),
         },
         status,
     )
@@ -178,11 +249,16 @@ def _save(
             start = dt.datetime.fromisoformat(str(form.get("event_start")).strip()[:30])
         except ValueError:
             raise content.PostError("Give a date and time.") from None
+        duration = str(form.get("event_duration", "")).strip()
+        if duration and not duration.isdigit():
+            raise content.PostError("The duration must be between 1 minute and 7 days.")
         event = content.EventInput(
             start=start,
-            timezone=str(form.get("event_timezone", "")) or settings.org_timezone,
-            location=str(form.get("event_location", "")) or None,
-            registration_url=str(form.get("registration_url", "")) or None,
+            timezone=str(form.get("event_timezone", "")).strip() or settings.org_timezone,
+            duration_minutes=int(duration) if duration else None,
+            location=_field(form, "event_location", 300) or None,
+            online_url=_field(form, "event_online_url", 1000).strip() or None,
+            registration_url=_field(form, "registration_url", 1000).strip() or None,
         )
     publish = str(form.get("publish", "draft"))
     data = post_admin.PostInput(
@@ -194,6 +270,9 @@ def _save(
         if publish in set(post_admin.Publish)
         else post_admin.Publish.DRAFT,
         publish_at=_local(settings, str(form.get("publish_at", ""))),
+        contacts=_field(form, "contacts", 5000),
+        downloads=_downloads(settings, form),
+        alert_enabled=form.get("no_alert") != "yes",
     )
     return post_admin.save_post(
         staff.db, settings, staff.actor, data, post, created_by_id=staff.user.id

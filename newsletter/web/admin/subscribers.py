@@ -10,12 +10,14 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy import select
 
 from newsletter.config import Settings
+from newsletter.i18n import using_language
 from newsletter.imports.export import export_rows
 from newsletter.staff import audit, subscriber_admin
 from newsletter.staff.subscriber_search import SubscriberFilter, search, search_page
+from newsletter.subscribers.inputs import InvalidInput, clean_timezone
 from newsletter.subscribers.models import MailingList, Subscriber, SubscriberStatus
 from newsletter.web.admin.deps import Staff, admin, editor
-from newsletter.web.admin.rendering import redirect, render
+from newsletter.web.admin.rendering import page_language, redirect, render
 from newsletter.web.csrf import require_csrf
 
 router = APIRouter()
@@ -112,6 +114,13 @@ def subscriber_export(
 def subscriber_page(
     request: Request, subscriber_id: int, staff: Annotated[Staff, Depends(editor)]
 ) -> Response:
+    return _subscriber_view(request, staff, subscriber_id)
+
+
+def _subscriber_view(
+    request: Request, staff: Staff, subscriber_id: int, error: str = "", status: int = 200
+) -> Response:
+    """The subscriber's page; ``error`` is a refusal of the edit form, already translated."""
     subscriber = _subscriber(staff, subscriber_id)
     settings: Settings = request.app.state.settings
     return render(
@@ -126,7 +135,9 @@ def subscriber_page(
                 sub.list_id for sub in subscriber.subscriptions if sub.status.value == "active"
             },
             "is_admin": staff.can(admin.min_role),
+            "error": error,
         },
+        status,
     )
 
 
@@ -140,13 +151,18 @@ async def subscriber_edit(
     settings: Settings = request.app.state.settings
     subscriber = _subscriber(staff, subscriber_id)
     language = str(form.get("language", ""))
+    try:
+        with using_language(page_language(request)):
+            timezone = clean_timezone(form.get("timezone", ""))
+    except InvalidInput as invalid:
+        return _subscriber_view(request, staff, subscriber_id, invalid.message, 400)
     subscriber_admin.edit(
         staff.db,
         subscriber,
         staff.actor,
         name=str(form.get("name", ""))[:200],
         language=language if language in settings.languages else subscriber.language,
-        timezone=str(form.get("timezone", ""))[:64] or None,
+        timezone=timezone,
         list_ids={int(v) for v in form.getlist("lists") if isinstance(v, str) and v.isdigit()},
         discreet=form.get("discreet") == "yes",
         low_bandwidth=form.get("low_bandwidth") == "yes",

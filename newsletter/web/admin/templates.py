@@ -85,7 +85,8 @@ async def template_save(
     settings: Settings = request.app.state.settings
     name = _name(settings, name)
     form = await request.form()
-    sources = {part: str(form.get(part, "")) for part in store.PARTS}
+    # browsers send a textarea's line ends as CRLF; the sources are stored with LF
+    sources = {part: str(form.get(part, "")).replace("\r\n", "\n") for part in store.PARTS}
     try:
         store.save_version(
             staff.db, settings, staff.actor, name, sources, note=str(form.get("note", ""))

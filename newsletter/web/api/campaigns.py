@@ -90,6 +90,7 @@ def _save(caller: ApiCaller, body: CampaignCreate, campaign: Campaign | None) ->
             ca.VariantInput(language, t.subject, t.preheader, t.body_markdown)
             for language, t in body.texts.items()
         ],
+        archive_hidden=body.archive_hidden,
     )
     try:
         saved = ca.save_campaign(caller.db, caller.settings, caller.actor, data, campaign)

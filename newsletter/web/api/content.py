@@ -35,7 +35,12 @@ def post_out(post: Post) -> PostOut:
         event_start=post.event_start,
         event_timezone=post.event_timezone,
         texts={
-            t.language: PostTextOut(title=t.title, summary=t.summary, body_markdown=t.body_markdown)
+            t.language: PostTextOut(
+                title=t.title,
+                summary=t.summary,
+                body_markdown=t.body_markdown,
+                location=t.event_location,
+            )
             for t in post.translations
         },
     )
@@ -59,7 +64,7 @@ def _post_input(body: PostCreate) -> post_admin.PostInput:
     return post_admin.PostInput(
         kind=PostKind(body.kind),
         texts=[
-            content.TranslationInput(language, t.title, t.summary, t.body_markdown)
+            content.TranslationInput(language, t.title, t.summary, t.body_markdown, t.location)
             for language, t in body.texts.items()
         ],
         event=content.EventInput(**body.event.model_dump()) if body.event else None,

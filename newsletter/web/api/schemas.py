@@ -123,6 +123,7 @@ class PostTextOut(BaseModel):
     title: str
     summary: str
     body_markdown: str
+    location: str | None = None
 
 
 class PostOut(BaseModel):
@@ -160,6 +161,9 @@ class PostTextIn(BaseModel):
     title: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\x00]*$")]
     summary: Annotated[str, StringConstraints(max_length=5000, pattern=r"^[^\x00]*$")] = ""
     body_markdown: Annotated[str, StringConstraints(max_length=200_000, pattern=r"^[^\x00]*$")] = ""
+    location: Annotated[str, StringConstraints(max_length=300, pattern=r"^[^\x00]*$")] | None = (
+        Field(default=None, description="An event's place as written in this language")
+    )
 
 
 class EventIn(BaseModel):
@@ -218,6 +222,9 @@ class CampaignCreate(BaseModel):
         default_factory=list, max_length=100
     )
     texts: dict[Language, CampaignTextIn] = Field(min_length=1, max_length=20)
+    archive_hidden: bool = Field(
+        default=False, description="Keep it out of the public archive even if its lists are public"
+    )
 
 
 class ScheduleIn(BaseModel):
