@@ -24,10 +24,22 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("archive_hidden", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    _restore_campaign_cascade()
+
+
+def _restore_campaign_cascade() -> None:
+    """SQLite may rebuild ``campaigns`` here, and a rebuilt table loses its triggers: put back
+    the one that deletes a campaign's deliveries with it."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "CREATE TRIGGER IF NOT EXISTS deliveries_cascade_campaigns AFTER DELETE ON campaigns "
+            "FOR EACH ROW BEGIN DELETE FROM deliveries WHERE campaign_id = OLD.id; END"
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("campaigns") as batch:
         batch.drop_column("archive_hidden")
+    _restore_campaign_cascade()
     with op.batch_alter_table("post_translations") as batch:
         batch.drop_column("event_location")

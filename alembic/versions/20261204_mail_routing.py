@@ -69,6 +69,7 @@ def upgrade() -> None:
             )
         batch.add_column(sa.Column("approval_requested_at", sa.DateTime(timezone=True)))
         batch.add_column(sa.Column("approved_at", sa.DateTime(timezone=True)))
+    _restore_campaign_cascade()
     bind = op.get_bind()
     lists = sa.table(
         "mailing_lists", sa.column("id"), sa.column("slug"), sa.column("routes_chosen")
@@ -84,6 +85,16 @@ def upgrade() -> None:
         bind.execute(sa.update(lists).values(routes_chosen=True))
 
 
+def _restore_campaign_cascade() -> None:
+    """SQLite rebuilds ``campaigns`` to add a foreign key, and a rebuilt table loses its
+    triggers: put back the one that deletes a campaign's deliveries with it."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "CREATE TRIGGER IF NOT EXISTS deliveries_cascade_campaigns AFTER DELETE ON campaigns "
+            "FOR EACH ROW BEGIN DELETE FROM deliveries WHERE campaign_id = OLD.id; END"
+        )
+
+
 def downgrade() -> None:
     with op.batch_alter_table("campaigns") as batch:
         for column in ("started_by_id", "approval_requested_by_id", "approved_by_id"):
@@ -91,6 +102,7 @@ def downgrade() -> None:
             batch.drop_column(column)
         batch.drop_column("approval_requested_at")
         batch.drop_column("approved_at")
+    _restore_campaign_cascade()
     with op.batch_alter_table("mailing_lists") as batch:
         batch.drop_column("routes_chosen")
     op.drop_table("mailing_list_routes")

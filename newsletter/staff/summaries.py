@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -60,8 +61,13 @@ def compute(db: Session, settings: Settings, now: dt.datetime | None = None) -> 
     ).all()
     rates = campaigns_rates(db, list(recent), settings)
     over_time = reports.active_subscribers_over_time(db, now=now)
+    weeks = len(over_time)
+    days = [
+        (now - dt.timedelta(weeks=back)).date().isoformat() for back in range(weeks - 1, -1, -1)
+    ]
     return {
-        "over_time": [[point.label, point.value] for point in over_time],
+        # The day of each bar, not its label: the page names the month in the reader's language.
+        "over_time": [[day, point.value] for day, point in zip(days, over_time, strict=True)],
         "by_status": reports.subscribers_by_status(db),
         "by_list": [
             [mlist.id, language, count]
@@ -126,3 +132,16 @@ def refresh_minutes(settings: Settings) -> int:
 
 def lists_by_id(db: Session) -> dict[int, MailingList]:
     return {m.id: m for m in db.scalars(select(MailingList))}
+
+
+def chart_points(summary: Summary, language: str) -> list[reports.Point]:
+    """The weekly bars labelled with day and month in ``language`` (stored as ISO days)."""
+    points = []
+    for point in summary.over_time:
+        try:
+            day: dt.date | str = dt.date.fromisoformat(point.label)
+        except ValueError:  # a summary stored before days replaced labels
+            day = point.label
+        label = format_date(day, "d MMM", locale=language) if isinstance(day, dt.date) else day
+        points.append(reports.Point(label, point.value))
+    return points

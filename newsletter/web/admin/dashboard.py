@@ -17,7 +17,7 @@ from newsletter.content.routing import route_label
 from newsletter.staff import digest_admin, reports, summaries
 from newsletter.subscribers.models import MailingList
 from newsletter.web.admin.deps import Staff, viewer
-from newsletter.web.admin.rendering import render
+from newsletter.web.admin.rendering import page_language, render
 from newsletter.web.admin.system import service_warnings
 
 router = APIRouter()
@@ -35,7 +35,7 @@ def dashboard(
         request,
         "dashboard.html",
         {
-            "chart": reports.bar_chart(summary.over_time),
+            "chart": reports.bar_chart(summaries.chart_points(summary, page_language(request))),
             "by_status": summary.by_status,
             "by_list": [
                 (lists[list_id], language, count)
