@@ -238,6 +238,8 @@ def env_example() -> str:
                 lines += _comment(COMPOSE_NOTES[name])
             examples = info.examples or []
             value = str(examples[0]) if examples else env_value(_default(info))
+            if _extra(info, "default_text") and not examples:
+                value = ""  # a default told in words depends on the machine (an install path)
             if name == "secret_key":
                 value = ""  # never a secret in an example, not even the development one
             if " " in value:

@@ -87,9 +87,14 @@ def routes_of(settings: Settings, mailing_list: MailingList) -> set[Route]:
     return {route for route, slugs in initial_slugs(settings).items() if mailing_list.slug in slugs}
 
 
-def set_routes(mailing_list: MailingList, routes: Iterable[Route]) -> None:
-    """Store the routes staff chose (from now on the settings no longer apply to this list)."""
+def set_routes(settings: Settings, mailing_list: MailingList, routes: Iterable[Route]) -> None:
+    """Store the routes staff chose (from now on the settings no longer apply to this list).
+
+    Choosing what the list already receives from the settings stores nothing: a list form
+    saved unchanged changes nothing."""
     wanted = {Route(r) for r in routes}
+    if not mailing_list.routes_chosen and wanted == routes_of(settings, mailing_list):
+        return
     for stored in list(mailing_list.routes):
         if stored.route not in wanted:
             mailing_list.routes.remove(stored)

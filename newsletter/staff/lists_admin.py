@@ -28,7 +28,7 @@ def save_list(
     slug: str,
     is_public: bool,
     texts: dict[str, tuple[str, str]],
-    default_language: str,
+    settings: Settings,
     routes: set[Route] | None = None,
 ) -> MailingList:
     """Create (``mailing_list`` None) or update a list; its name in the default language is
@@ -39,7 +39,7 @@ def save_list(
     clash = db.scalar(select(MailingList).where(MailingList.slug == slug))
     if clash is not None and clash is not mailing_list:
         raise ListRefused("Another list already has this short name.")
-    if not texts.get(default_language, ("", ""))[0].strip():
+    if not texts.get(settings.default_language, ("", ""))[0].strip():
         raise ListRefused("The list needs a name in the default language.")
     created = mailing_list is None
     if mailing_list is None:
@@ -61,7 +61,7 @@ def save_list(
         else:
             translation.name, translation.description = name, description
     if routes is not None:
-        set_routes(mailing_list, routes)
+        set_routes(settings, mailing_list, routes)
     db.flush()
     detail: dict[str, object] = {"slug": slug, "public": is_public}
     if routes is not None:
@@ -131,7 +131,7 @@ def create_default_lists(db: Session, settings: Settings, actor: audit.Actor) ->
                 slug=slug,
                 is_public=True,
                 texts=wanted,
-                default_language=settings.default_language,
+                settings=settings,
                 routes=routes,
             )
         )

@@ -57,7 +57,9 @@ def sent(tmp_path: Path, pg_url, committed_db, smtp_server, live_server, sns_key
     [message] = [m for m in smtp_server.wait_for(2) if m.rcpt_tos == ("reader0@example.org",)]
     with committed_db() as session:
         delivery_id = session.scalar(
-            select(Delivery.id).join(Subscriber).where(Subscriber.email == "reader0@example.org")
+            select(Delivery.id)
+            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+            .where(Subscriber.email == "reader0@example.org")
         )
     yield {"base": base, "message": message.message, "delivery": delivery_id}
     app.state.engine.dispose()

@@ -50,7 +50,11 @@ def _send_until_the_deadline(factory, settings, count: int) -> int:
 
 
 def _delivery_of(session, address: str) -> Delivery:
-    return session.scalar(select(Delivery).join(Subscriber).where(Subscriber.email == address))
+    return session.scalar(
+        select(Delivery)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(Subscriber.email == address)
+    )
 
 
 def test_a_mailbox_full_until_the_deadline_becomes_a_soft_bounce_the_policy_counts(

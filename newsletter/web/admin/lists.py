@@ -112,7 +112,7 @@ async def list_save(
             slug=str(form.get("slug", "")),
             is_public=form.get("is_public") == "true",
             texts=texts,
-            default_language=settings.default_language,
+            settings=settings,
             routes={r for r in Route if form.get(f"route_{r.value}") == "true"},
         )
     except ListRefused as exc:

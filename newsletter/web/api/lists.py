@@ -65,7 +65,7 @@ def _save(caller: ApiCaller, mailing_list: MailingList | None, body: ListIn) -> 
             slug=body.slug,
             is_public=body.is_public,
             texts={lang: (t.name, t.description) for lang, t in body.texts.items()},
-            default_language=caller.settings.default_language,
+            settings=caller.settings,
         )
     except ListRefused as exc:
         caller.db.rollback()
